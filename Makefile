@@ -1,0 +1,65 @@
+# godistcc: one Makefile for the shim, the daemon, their library and tests.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+
+CC       ?= cc
+PKGS      = libcurl jansson libzstd libarchive libmicrohttpd libcrypto
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings -Wvla -Wformat=2 -Wno-format-nonliteral
+ifneq ($(CI),)
+WERROR   ?= -Werror
+endif
+OPT      ?= -O2 -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -MMD -MP -Icommon \
+            $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:.c=.o)
+SHIM_OBJ   = $(patsubst %.c,%.o,$(wildcard toolexec/*.c))
+DAEMON_OBJ = $(patsubst %.c,%.o,$(wildcard dispatchd/*.c))
+UNIT_SRC   = $(wildcard t/unit/test_*.c)
+UNIT_BIN   = $(UNIT_SRC:t/unit/%.c=t/unit/bin/%)
+
+all: bin/godistcc bin/dispatchd
+
+common/libcommon.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+bin/godistcc: $(SHIM_OBJ) common/libcommon.a | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/dispatchd: $(DAEMON_OBJ) common/libcommon.a | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin t/unit/bin:
+	mkdir -p $@
+
+t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a $(LDLIBS) -lcriterion
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
+
+integration: all
+	t/integration/run
+
+check: all unit integration
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 bin/godistcc bin/dispatchd $(DESTDIR)$(BINDIR)/
+	install -m 0644 contrib/man/godistcc.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -rf bin t/unit/bin common/libcommon.a */*.o */*.d
+
+.PHONY: all unit integration check install clean
+-include $(COMMON_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
