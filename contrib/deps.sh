@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what godistcc needs to build and test, on Debian or Ubuntu.
+# Skips apt entirely when everything is already there.
+set -euo pipefail
+
+pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzstd-dev
+      libarchive-dev libmicrohttpd-dev libssl-dev libcriterion-dev curl jq iproute2
+      hyperfine)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+$sudo apt-get update
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
