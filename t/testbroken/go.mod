@@ -1,0 +1,3 @@
+module example.com/testbroken
+
+go 1.21

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package asmpkg
+
+func sumPair(p *pair) int64 {
+	return (p.a + p.b) * scale
+}

@@ -1,0 +1,4 @@
+#ifndef TESTMOD_MUL_H
+#define TESTMOD_MUL_H
+int godistcc_mul(int a, int b);
+#endif
