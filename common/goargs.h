@@ -55,8 +55,10 @@ int goargs_tool_from_path(const char *path, enum goargs_tool *ret_tool);
 
 /*
  * Parses argv (the tool's arguments, without the tool path itself).
- * cwd is the directory @response files are relative to. On success the
- * caller owns *ret and frees it with goargs_free().
+ * cwd is the directory @response files are relative to. With cwd NULL any
+ * @ argument fails: the daemon parses client arguments that way, because it
+ * must never read a file a client named. On success the caller owns *ret and
+ * frees it with goargs_free().
  */
 int goargs_parse(enum goargs_tool tool, size_t argc, const char *const *argv, const char *cwd,
 		 struct goargs **ret, struct err *e);
