@@ -29,13 +29,15 @@ static void add_rule(struct buf *b, const char *prefix, size_t prefix_len, const
 /*
  * One original rule: objabi splits it at the last "=>" (a bare prefix means
  * "=>" with an empty replacement) and skips rules with an empty prefix, which
- * can never match. The relocated copy keeps the replacement; the original
- * stays for paths that were not relocated (//line directives in cgo output).
+ * can never match. With moved set, the rule is added in its relocated form
+ * (S/P=>R); otherwise as it was, for paths that were not relocated (//line
+ * directives in cgo output).
  */
-static void add_orig_rule(struct buf *b, const char *rule, size_t len, const char *sandbox)
+static void add_orig_rule(struct buf *b, const char *rule, size_t len, const char *sandbox,
+			  int moved)
 {
 	size_t prefix_len = len, repl_len = 0;
-	char *prefix, *moved;
+	char *prefix, *path;
 
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (rule[i] == '=' && rule[i + 1] == '>') {
@@ -46,26 +48,36 @@ static void add_orig_rule(struct buf *b, const char *rule, size_t len, const cha
 	if (prefix_len == 0)
 		return;
 	prefix = xstrndup(rule, prefix_len);
-	moved = relocate_path(sandbox, prefix);
-	add_rule(b, moved, strlen(moved), rule + len - repl_len, repl_len);
-	buf_addch(b, ';');
-	buf_add(b, rule, len);
-	free(moved);
+	path = moved ? relocate_path(sandbox, prefix) : xstrdup(prefix);
+	add_rule(b, path, strlen(path), rule + len - repl_len, repl_len);
+	free(path);
 	free(prefix);
+}
+
+static void add_orig_rules(struct buf *b, const char *orig, const char *sandbox, int moved)
+{
+	const char *s = orig ? orig : "";
+
+	while (*s) {
+		size_t len = strcspn(s, ";");
+		add_orig_rule(b, s, len, sandbox, moved);
+		s += len + (s[len] == ';');
+	}
 }
 
 char *relocate_trimpath(const char *orig, const char *sandbox, const char *goroot,
 			const char *const *topdirs, size_t ntopdirs)
 {
 	struct buf b;
-	const char *s = orig ? orig : "";
 
+	/*
+	 * Every relocated rule comes before every original one: rules are
+	 * first-match-wins, and an original prefix P may itself be a prefix of
+	 * the sandbox (a module rooted at $HOME with the state directory below
+	 * it), which would rewrite relocated paths by the wrong rule.
+	 */
 	buf_init(&b);
-	while (*s) {
-		size_t len = strcspn(s, ";");
-		add_orig_rule(&b, s, len, sandbox);
-		s += len + (s[len] == ';');
-	}
+	add_orig_rules(&b, orig, sandbox, 1);
 	/* Without this rule a relocated GOROOT path would reach the topdir rule
 	 * below, and compile only writes "$GOROOT" for unrewritten paths. */
 	if (goroot && goroot[0] == '/') {
@@ -80,6 +92,7 @@ char *relocate_trimpath(const char *orig, const char *sandbox, const char *goroo
 		free(back);
 		free(moved);
 	}
+	add_orig_rules(&b, orig, sandbox, 0);
 	return buf_detach(&b, NULL);
 }
 

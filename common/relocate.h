@@ -5,10 +5,14 @@
  * per-job sandbox directory, and still producing byte-identical output.
  * See DESIGN.md, "Relocation". The recipe:
  *  - working directory S+cwd, PWD set to it;
- *  - -trimpath: each original rule P=>R becomes "S/P=>R;P=>R", then
+ *  - -trimpath: "S/P=>R" for each original rule P=>R, then
  *    "S/<GOROOT>=>$GOROOT" (literally "$GOROOT"), then "S/c=>/c" for each
- *    top-level directory c of the relocated paths; rules are first-match-wins;
- *    a -trimpath flag is added when the invocation had none;
+ *    top-level directory c of the relocated paths, and only then the original
+ *    rules, for paths the job does not relocate (//line directives of cgo
+ *    output). Rules are first-match-wins; DESIGN.md lists "S/P=>R;P=>R" pair
+ *    by pair, which rewrites a relocated path by the wrong rule when an
+ *    original prefix P is itself a prefix of S. A -trimpath flag is added
+ *    when the invocation had none;
  *  - GOROOT in the environment stays the client's GOROOT string;
  *  - every path argument (inputs, outputs, include dirs, sources) is
  *    rewritten to its S form; relative paths stay relative (they resolve
