@@ -1,0 +1,47 @@
+#ifndef GODISTCC_SETTINGS_H
+#define GODISTCC_SETTINGS_H
+/*
+ * The shim's settings: one table (settings.c) of options with their
+ * defaults, loaded as defaults -> config file -> environment. The config file
+ * is $GODISTCC_CONFIG (which must then exist), else
+ * $XDG_CONFIG_HOME/godistcc/config or ~/.config/godistcc/config (optional).
+ * Only compile and asm jobs load settings: every other tool is passed
+ * through before this module runs.
+ */
+#include <stdio.h>
+
+struct err;
+
+struct settings {
+	char *dispatcher; /* base URL, "http://host:port" */
+	int fallback;	  /* run locally on infrastructure trouble */
+	char *asm_mode;	  /* "local" or "remote" */
+	long timeout_s;	  /* one job, including queueing */
+	long connect_timeout_ms;
+	char *compress;	 /* "auto", "always" or "never" */
+	char *cache_dir; /* NULL: derived from XDG_CACHE_HOME or HOME */
+	char *log_path;	 /* NULL: no logging */
+	char *log_level; /* "error", "warn", "info", "debug" */
+};
+
+/*
+ * Loads and validates s. On failure s still holds every layer loaded before
+ * the error (at least the defaults), so callers may consult s->fallback;
+ * release it either way.
+ */
+int settings_load(struct settings *s, struct err *e);
+void settings_release(struct settings *s);
+
+/* Whether asm jobs go to the dispatcher. */
+int settings_asm_remote(const struct settings *s);
+/* Whether bundles to and from the dispatcher are zstd-compressed: "auto"
+ * means no for a loopback dispatcher (127.x, ::1, localhost), yes otherwise. */
+int settings_compress(const struct settings *s);
+/* The toolchain hash cache directory, or NULL when none can be derived.
+ * Caller frees. */
+char *settings_cache_dir(const struct settings *s);
+
+/* Prints one paragraph per setting: variable, meaning, default. */
+void settings_usage(FILE *out);
+
+#endif
