@@ -1,0 +1,171 @@
+#include "fallback.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "settings.h"
+
+#include "banned.h"
+
+#define FALLBACK_MARKER_PREFIX "warned-"
+
+noreturn void fallback_exec(char *const *tool_argv)
+{
+	execv(tool_argv[0], tool_argv);
+	fprintf(stderr, "godistcc: cannot run %s: %s\n", tool_argv[0], strerror(errno));
+	exit(127);
+}
+
+/* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+static int fallback_start_time(pid_t pid, uintmax_t *ret_start)
+{
+	char path[64], text[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	/* comm (field 2) may hold spaces and parentheses: skip to its end. */
+	if (!(p = strrchr(text, ')')))
+		return -1;
+	for (int field = 2; field < 22; field++) {
+		if (!(p = strchr(p + 1, ' ')))
+			return -1;
+	}
+	return sscanf(p, " %ju", ret_start) == 1 ? 0 : -1;
+}
+
+/* The per-user runtime directory, created 0700; NULL if it cannot be made
+ * or is not safely ours. Caller frees. */
+static char *fallback_runtime_dir(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *dir;
+	struct stat st;
+
+	if (xdg && xdg[0] == '/')
+		dir = xasprintf("%s/godistcc", xdg);
+	else
+		dir = xasprintf("/tmp/godistcc-%ju", (uintmax_t)getuid());
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	/* In a shared /tmp another user could have made it first. */
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 0077))
+		goto fail;
+	return dir;
+fail:
+	free(dir);
+	return NULL;
+}
+
+/* Removes markers whose go command is gone (pid dead or reused). */
+static void fallback_prune(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		uintmax_t start, now;
+		int pid, n = 0;
+
+		if (sscanf(de->d_name, FALLBACK_MARKER_PREFIX "%d-%ju%n", &pid, &start, &n) != 2 ||
+		    de->d_name[n] != '\0')
+			continue;
+		if (fallback_start_time(pid, &now) == 0 && now == start)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Whether this shim is the first of its go command to warn. When in doubt
+ * (no /proc, no runtime dir), warn: a repeated warning beats a lost one. */
+static int fallback_claim_warning(void)
+{
+	pid_t ppid = getppid();
+	uintmax_t start;
+	char *dir = NULL, *marker = NULL;
+	int fd, first = 1;
+
+	if (fallback_start_time(ppid, &start) < 0 || !(dir = fallback_runtime_dir()))
+		goto out;
+	marker = xasprintf("%s/" FALLBACK_MARKER_PREFIX "%d-%ju", dir, (int)ppid, start);
+	fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		fallback_prune(dir);
+	} else if (errno == EEXIST) {
+		first = 0;
+	}
+out:
+	free(marker);
+	free(dir);
+	return first;
+}
+
+static int fallback_same_file(int fd, const struct stat *st)
+{
+	struct stat mine;
+
+	return fstat(fd, &mine) == 0 && mine.st_dev == st->st_dev && mine.st_ino == st->st_ino;
+}
+
+/* The go command's stderr when it is a terminal or a pipe we may open, else
+ * our own (-1 means: use fd 2). */
+static int fallback_parent_stderr(void)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)getppid());
+	if (stat(path, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) ||
+	    fallback_same_file(2, &st))
+		return -1;
+	return open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+}
+
+static void fallback_warn(const char *reason)
+{
+	char *msg = xasprintf("godistcc: warning: %s; compiling locally\n", reason);
+	int fd = fallback_parent_stderr();
+
+	if (fd < 0 || fs_write_all(fd, msg, strlen(msg)) < 0)
+		fs_write_all(2, msg, strlen(msg));
+	if (fd >= 0)
+		close(fd);
+	free(msg);
+}
+
+noreturn void fallback_run(const struct settings *s, char *const *tool_argv, const char *reason)
+{
+	if (!s->fallback) {
+		log_error("%s: %s; GODISTCC_FALLBACK=0, failing", tool_argv[0], reason);
+		fprintf(stderr, "godistcc: error: remote compile failed and GODISTCC_FALLBACK=0: %s\n",
+			reason);
+		exit(1);
+	}
+	log_warn("%s: %s; running locally", tool_argv[0], reason);
+	if (fallback_claim_warning())
+		fallback_warn(reason);
+	fallback_exec(tool_argv);
+}

@@ -1,0 +1,32 @@
+#ifndef GODISTCC_FALLBACK_H
+#define GODISTCC_FALLBACK_H
+/*
+ * Running the tool locally. fallback_exec() replaces the shim with the tool
+ * (the pass-through path for link, vet, probes and local-only jobs);
+ * fallback_run() is the answer to infrastructure trouble.
+ *
+ * The warning for a fallback is printed at most once per go command: the
+ * go command is the shim's parent, so the first shim to create the marker
+ * file runtime_dir/warned-<ppid>-<parent start time> (O_CREAT|O_EXCL) prints
+ * and the others stay quiet. runtime_dir is $XDG_RUNTIME_DIR/godistcc or
+ * /tmp/godistcc-<uid>, mode 0700. The warning goes to the go command's own
+ * stderr when that is a terminal or a pipe: written to the tool's stderr, it
+ * would become part of the compile's output, which the go command caches
+ * and replays with every later cache hit.
+ */
+#include <stdnoreturn.h>
+
+struct settings;
+
+/* execv(argv[0], argv). On failure prints why and exits 127. */
+noreturn void fallback_exec(char *const *tool_argv);
+
+/*
+ * Infrastructure trouble (reason names it, e.g. "dispatcher http://h:3633
+ * unreachable (Connection refused)"). With s->fallback set: one warning per
+ * go command, then fallback_exec(). Otherwise: an error naming the reason on
+ * stderr and exit status 1, without running the tool.
+ */
+noreturn void fallback_run(const struct settings *s, char *const *tool_argv, const char *reason);
+
+#endif
