@@ -1,0 +1,68 @@
+#ifndef GODISTCC_JOB_H
+#define GODISTCC_JOB_H
+/*
+ * One compile or asm invocation as a remote job: its parsed arguments, the
+ * input files it reads (with the bytes to ship and their SHA-256), the output
+ * files it may write, and the request bundle built from them (PROTOCOL,
+ * POST /v1/job).
+ *
+ * Some invocations cannot or should not run remotely (probes such as -V=full,
+ * flags that write side files, unclean or unreadable input paths, an asm
+ * #include that cannot be found). Those are not errors: the functions below
+ * then fail with local_reason set, and the caller runs the tool locally and
+ * quietly. A failure without local_reason is a real local error.
+ */
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "goargs.h"
+#include "hash.h"
+
+struct job_file {
+	char *path;	 /* absolute and clean; unique within the job */
+	int archive;	 /* an imported package archive: ship its export data */
+	int loaded;	 /* data holds the bytes to ship */
+	struct buf data; /* released once the bundle is built */
+	char blob[HASH_HEX_LEN + 1];
+};
+
+struct job {
+	enum goargs_tool tool;
+	char *const *tool_argv; /* borrowed: tool path, then its arguments, NULL-terminated */
+	size_t nargs;		/* arguments after the tool path */
+	char *cwd;
+	struct goargs *ga;
+	char **outputs; /* absolute paths of the -o, -asmhdr, -linkobj values */
+	size_t noutputs;
+	struct job_file *files;
+	size_t nfiles, capfiles;
+	char toolchain[HASH_HEX_LEN + 1]; /* set by the caller before job_bundle() */
+	int merge_output;		  /* fd 1 and fd 2 are one open file */
+	const char *local_reason;	  /* NULL, or why the job runs locally */
+	char local_buf[ERR_MSG_MAX];
+};
+
+/* A job for tool_argv (borrowed for the job's life: the tool path followed
+ * by its arguments, NULL-terminated) run in cwd. Free with job_free(). */
+struct job *job_new(enum goargs_tool tool, char *const *tool_argv, const char *cwd);
+void job_free(struct job *j);
+
+/* Parses the arguments and finds the outputs. Fails only with local_reason
+ * set (a parse error is the tool's to report, in its own words). */
+int job_parse(struct job *j);
+
+/* Finds, reads and hashes every input: sources, -symabis and other input
+ * flags, the importcfg and the archives it names (export data only), the
+ * embedcfg and the files it names, and for asm the headers it includes.
+ * Fails only with local_reason set. */
+int job_collect(struct job *j);
+
+/*
+ * Builds the request bundle: manifest.json, then one blob/<sha256> entry per
+ * distinct input content. compress selects zstd (level 1) for the bundle and
+ * the answer. Releases the file data. The caller frees *ret_data.
+ */
+int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, struct err *e);
+
+#endif
