@@ -1,0 +1,49 @@
+#ifndef GODISTCC_ANSWER_H
+#define GODISTCC_ANSWER_H
+/*
+ * The answer to a job (PROTOCOL, POST /v1/job, 200): a bundle holding
+ * result.json first, then "stdout", "stderr" and one "out/<n>" entry per
+ * output file written. The answer is hostile input: it is parsed within
+ * limits and accepted only if it is complete and consistent, and an output
+ * may only be one of the job's own output paths, so that a daemon cannot
+ * make the shim write anywhere else. Anything else makes it malformed, which
+ * the caller treats as infrastructure trouble.
+ */
+#include <stddef.h>
+
+#include "buf.h"
+
+struct err;
+
+struct answer_output {
+	const char *path; /* borrowed from the expected outputs given to answer_parse() */
+	char *entry;	  /* "out/<n>" */
+	char *data;	  /* owned; NULL until its entry is read */
+	size_t len;
+};
+
+struct answer {
+	int exit_code;
+	int signal;
+	struct buf out; /* the tool's stdout (all of its output when merged) */
+	struct buf err; /* the tool's stderr */
+	struct answer_output *outputs;
+	size_t noutputs;
+	char *host; /* who ran the job, for logs; may be NULL */
+	long duration_ms;
+};
+
+/* The largest answer body worth receiving for a job with noutputs outputs. */
+size_t answer_max_bytes(size_t noutputs);
+
+/*
+ * Parses and validates an answer bundle. outputs are the job's absolute
+ * output paths (borrowed for the answer's life). A successful tool run
+ * (exit 0, no signal) must return every one of them. On success the caller
+ * frees *ret with answer_free().
+ */
+int answer_parse(const void *data, size_t len, char *const *outputs, size_t noutputs,
+		 struct answer **ret, struct err *e);
+void answer_free(struct answer *a);
+
+#endif

@@ -1,0 +1,324 @@
+#include "client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "protocol.h"
+#include "settings.h"
+
+#include "banned.h"
+
+/* Error bodies and 409 answers are small JSON objects. */
+#define CLIENT_ERROR_BODY_MAX (64u << 10)
+
+struct client {
+	CURL *h;
+	const struct settings *s;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One HTTP exchange's answer. */
+struct client_reply {
+	long status;
+	char proto[16]; /* the X-Godistcc-Protocol header, "" if absent */
+	struct buf body;
+	size_t max;
+	int too_large;
+};
+
+static int client_global_ready;
+
+struct client *client_new(const struct settings *s, struct err *e)
+{
+	struct client *c;
+	struct curl_slist *h = NULL;
+
+	if (!client_global_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			err_set(e, "libcurl initialisation failed");
+			return NULL;
+		}
+		client_global_ready = 1;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->s = s;
+	if (!(c->h = curl_easy_init())) {
+		err_set(e, "libcurl: cannot create a handle");
+		free(c);
+		return NULL;
+	}
+	h = curl_slist_append(h, PROTOCOL_HEADER ": 1");
+	h = h ? curl_slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
+	h = h ? curl_slist_append(h, "Content-Type: application/octet-stream") : NULL;
+	if (!(c->headers = h)) {
+		err_set(e, "libcurl: cannot build request headers");
+		client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	curl_slist_free_all(c->headers);
+	curl_easy_cleanup(c->h);
+	free(c);
+}
+
+static size_t client_on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct client_reply *rep = arg;
+
+	if (rep->body.len + n > rep->max) {
+		rep->too_large = 1;
+		return 0; /* aborts the transfer */
+	}
+	buf_add(&rep->body, p, n);
+	(void)size; /* always 1 */
+	return n;
+}
+
+static size_t client_on_header(char *p, size_t size, size_t n, void *arg)
+{
+	static const char name[] = PROTOCOL_HEADER ":";
+	struct client_reply *rep = arg;
+	size_t len = n, skip = sizeof(name) - 1;
+
+	(void)size;
+	if (len > skip && strncasecmp(p, name, skip) == 0) {
+		while (skip < len && (p[skip] == ' ' || p[skip] == '\t'))
+			skip++;
+		while (len > skip && (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
+			len--;
+		snprintf(rep->proto, sizeof(rep->proto), "%.*s", (int)(len - skip), p + skip);
+	}
+	return n;
+}
+
+static void client_reply_init(struct client_reply *rep, size_t max)
+{
+	*rep = (struct client_reply){.max = max};
+	buf_init(&rep->body);
+}
+
+/* Options shared by every request; the handle keeps its connection. */
+static void client_setup(struct client *c, const char *route, struct client_reply *rep)
+{
+	char *url = xasprintf("%s%s", c->s->dispatcher, route);
+	CURL *h = c->h;
+
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->s->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->s->timeout_s);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, rep);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
+	c->errbuf[0] = '\0';
+	free(url); /* libcurl copies string options */
+}
+
+/* Why a transfer failed, as "unreachable (Connection refused)" and the like. */
+static int client_transfer_error(struct client *c, CURLcode rc, const struct client_reply *rep,
+				 struct err *e)
+{
+	const char *d = c->s->dispatcher;
+	const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	long oserr = 0;
+
+	if (rep->too_large)
+		return err_set(e, "dispatcher %s: answer larger than %zu bytes", d, rep->max);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
+		return err_set(e, "dispatcher %s unreachable (%s)", d,
+			       oserr ? strerror((int)oserr) : why);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return err_set(e, "dispatcher %s unreachable (cannot resolve host)", d);
+	case CURLE_OPERATION_TIMEDOUT:
+		return err_set(e, "dispatcher %s timed out (%s)", d, why);
+	default:
+		return err_set(e, "dispatcher %s: %s", d, why);
+	}
+}
+
+static int client_perform(struct client *c, struct client_reply *rep, struct err *e)
+{
+	CURLcode rc = curl_easy_perform(c->h);
+
+	if (rc != CURLE_OK)
+		return client_transfer_error(c, rc, rep, e);
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &rep->status);
+	return 0;
+}
+
+/* Describes a 4xx/5xx answer from its {"error", "message"} body. */
+static int client_http_error(struct client *c, const char *what, const struct client_reply *rep,
+			     struct err *e)
+{
+	json_t *j = json_loadb(rep->body.data, rep->body.len, 0, NULL);
+	const char *code = json_string_value(json_object_get(j, "error"));
+	const char *msg = json_string_value(json_object_get(j, "message"));
+
+	if (code && strcmp(code, "protocol_mismatch") == 0)
+		err_set(e, "dispatcher %s speaks protocol %s, not %d%s", c->s->dispatcher,
+			rep->proto[0] ? rep->proto : "(unknown)", PROTOCOL_VERSION, what);
+	else
+		err_set(e, "dispatcher %s answered %ld%s%s%s%s%s", c->s->dispatcher, rep->status,
+			code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "", what);
+	json_decref(j);
+	return -1;
+}
+
+/* A 200 or 409 must come from a daemon that speaks our protocol. */
+static int client_check_protocol(struct client *c, const struct client_reply *rep,
+				 struct err *e)
+{
+	char want[16];
+
+	snprintf(want, sizeof(want), "%d", PROTOCOL_VERSION);
+	if (strcmp(rep->proto, want) == 0)
+		return 0;
+	return err_set(e, "dispatcher %s speaks protocol %s, not %s", c->s->dispatcher,
+		       rep->proto[0] ? rep->proto : "(none)", want);
+}
+
+static int client_put_toolchain(struct client *c, const char *tool_path, const char *toolchain,
+				struct err *e)
+{
+	struct client_reply rep;
+	struct stat st;
+	FILE *f = fopen(tool_path, "rbe");
+	char *route = xasprintf(ROUTE_TOOLCHAIN_PREFIX "%s", toolchain);
+	int r = -1;
+
+	client_reply_init(&rep, CLIENT_ERROR_BODY_MAX);
+	if (!f || fstat(fileno(f), &st) < 0) {
+		err_errno(e, errno, "%s: cannot upload", tool_path);
+		goto out;
+	}
+	client_setup(c, route, &rep);
+	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c->h, CURLOPT_READDATA, f); /* the default reader fread()s it */
+	curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	if ((r = client_perform(c, &rep, e)) < 0)
+		goto out;
+	if (rep.status != 200 && rep.status != 201)
+		r = client_http_error(c, " to the toolchain upload", &rep, e);
+	else
+		log_info("uploaded toolchain %s (%s, %jd bytes)", toolchain, tool_path,
+			 (intmax_t)st.st_size);
+out:
+	if (f)
+		fclose(f);
+	free(route);
+	buf_release(&rep.body);
+	return r;
+}
+
+static int client_post_job(struct client *c, const void *body, size_t len,
+			   struct client_reply *rep, struct err *e)
+{
+	client_setup(c, ROUTE_JOB, rep);
+	curl_easy_setopt(c->h, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	return client_perform(c, rep, e);
+}
+
+/* Reads a 409 answer: what the daemon lacks. */
+static int client_parse_missing(struct client *c, const struct client_reply *rep,
+				int *ret_toolchain, size_t *ret_nblobs, struct err *e)
+{
+	json_t *j = json_loadb(rep->body.data, rep->body.len, 0, NULL);
+	json_t *tc = json_object_get(j, "toolchain"), *blobs = json_object_get(j, "blobs");
+	int r = 0;
+
+	if (!json_is_object(j) || (tc && !json_is_boolean(tc)) || (blobs && !json_is_array(blobs)))
+		r = err_set(e, "dispatcher %s: malformed 409 answer", c->s->dispatcher);
+	else if (!json_is_true(tc) && json_array_size(blobs) == 0)
+		r = err_set(e, "dispatcher %s: 409 answer names nothing missing", c->s->dispatcher);
+	if (r == 0) {
+		*ret_toolchain = json_is_true(tc);
+		*ret_nblobs = json_array_size(blobs);
+	}
+	json_decref(j);
+	return r;
+}
+
+/* Acts on a 409: uploads the toolchain or allows one resend for blobs. */
+static int client_handle_missing(struct client *c, const struct client_reply *rep,
+				 const char *tool_path, const char *toolchain, int *uploaded,
+				 int *resent, struct err *e)
+{
+	int need_toolchain = 0;
+	size_t nblobs = 0;
+
+	if (client_parse_missing(c, rep, &need_toolchain, &nblobs, e) < 0)
+		return -1;
+	/* Every blob travels with the first request: a list means trouble. */
+	if (nblobs && (*resent)++)
+		return err_set(e, "dispatcher %s still lacks %zu blobs after a resend",
+			       c->s->dispatcher, nblobs);
+	if (!need_toolchain)
+		return 0;
+	if ((*uploaded)++)
+		return err_set(e, "dispatcher %s still lacks toolchain %s after its upload",
+			       c->s->dispatcher, toolchain);
+	return client_put_toolchain(c, tool_path, toolchain, e);
+}
+
+int client_submit(struct client *c, const char *tool_path, const char *toolchain,
+		  const void *body, size_t len, size_t max_answer, struct buf *ret_answer,
+		  struct err *e)
+{
+	struct client_reply rep;
+	int uploaded = 0, resent = 0, r = -1;
+
+	client_reply_init(&rep, max_answer);
+	for (int attempt = 0; attempt < CLIENT_MAX_ATTEMPTS; attempt++) {
+		buf_release(&rep.body);
+		client_reply_init(&rep, max_answer);
+		if ((r = client_post_job(c, body, len, &rep, e)) < 0)
+			goto out;
+		if (rep.status != 200 && rep.status != 409) {
+			r = client_http_error(c, "", &rep, e);
+			goto out;
+		}
+		if ((r = client_check_protocol(c, &rep, e)) < 0)
+			goto out;
+		if (rep.status == 200) {
+			buf_release(ret_answer);
+			*ret_answer = rep.body; /* handed over, not copied */
+			buf_init(&rep.body);
+			goto out;
+		}
+		r = client_handle_missing(c, &rep, tool_path, toolchain, &uploaded, &resent, e);
+		if (r < 0)
+			goto out;
+	}
+	r = err_set(e, "dispatcher %s: job still refused after %d attempts", c->s->dispatcher,
+		    CLIENT_MAX_ATTEMPTS);
+out:
+	buf_release(&rep.body);
+	return r;
+}

@@ -1,0 +1,38 @@
+#ifndef GODISTCC_CLIENT_H
+#define GODISTCC_CLIENT_H
+/*
+ * The shim's side of the HTTP protocol (PROTOCOL, libcurl easy API): submits
+ * one job to the dispatcher and answers "409 missing" by uploading the
+ * toolchain or re-sending, at most CLIENT_MAX_ATTEMPTS job requests in all.
+ * Every failure is infrastructure trouble and its message names the
+ * dispatcher and the cause, ready for a one-line warning, e.g.
+ * "dispatcher http://127.0.0.1:3633 unreachable (Connection refused)".
+ * One client per process; not thread-safe.
+ */
+#include <stddef.h>
+
+struct buf;
+struct err;
+struct settings;
+
+#define CLIENT_MAX_ATTEMPTS 3
+
+struct client; /* opaque */
+
+/* s is borrowed for the client's life. Initialises libcurl (once per
+ * process). */
+struct client *client_new(const struct settings *s, struct err *e);
+void client_free(struct client *c);
+
+/*
+ * POSTs the request bundle body to /v1/job. On a 200 answer, hands its body
+ * (at most max_answer bytes) to ret_answer, an initialised buffer whose old
+ * content is released. tool_path is the binary
+ * whose SHA-256 is toolchain, uploaded when the dispatcher lacks it. The
+ * body stays borrowed for the call.
+ */
+int client_submit(struct client *c, const char *tool_path, const char *toolchain,
+		  const void *body, size_t len, size_t max_answer, struct buf *ret_answer,
+		  struct err *e);
+
+#endif
