@@ -1,0 +1,29 @@
+#ifndef DISPATCHD_DISPATCHD_H
+#define DISPATCHD_DISPATCHD_H
+/*
+ * The daemon's shared services, built once by main.c and handed to every
+ * request (there is no other global state besides the parsed configuration
+ * and the logger). Everything a request needs is reached from here.
+ *
+ * Threading: the fields are set before the server starts and not changed
+ * afterwards; the services they point to are thread-safe themselves.
+ */
+
+struct slots;
+struct stats;
+struct toolchain_store;
+
+struct dispatchd {
+	const char *name;      /* reported as "host"; borrowed from the config */
+	const char *state_dir; /* absolute, contains jobs/, tmp/, toolchains/ */
+	const char *jobs_dir;  /* state_dir/jobs: one sandbox per running job */
+	long job_timeout;      /* seconds a tool may run before it is killed */
+	struct slots *slots;
+	struct stats *stats;
+	struct toolchain_store *store;
+	/* An eventfd that becomes readable when running tools must be killed
+	 * (shutdown after the grace period). Jobs poll it, never read it. */
+	int cancel_fd;
+};
+
+#endif

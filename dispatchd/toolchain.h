@@ -1,0 +1,56 @@
+#ifndef DISPATCHD_TOOLCHAIN_H
+#define DISPATCHD_TOOLCHAIN_H
+/*
+ * The toolchain store: tool binaries (compile, asm) that clients uploaded,
+ * kept as <state>/toolchains/<sha256> with mode 0755 and named by the
+ * SHA-256 of their content (DESIGN.md, invariant 4). A job names its tool
+ * by hash and the daemon runs the file it holds under that name: a client
+ * never chooses a path to execute.
+ *
+ * Uploads stream into <state>/tmp/ while being hashed, and are renamed into
+ * the store only when the digest matches, so the store never holds a
+ * partial or wrong binary. Thread-safe: concurrent uploads of one hash
+ * each write their own temporary file and the last rename wins (the
+ * contents are identical).
+ */
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct err;
+struct toolchain_store;
+struct toolchain_upload;
+
+/* Negative codes beside -1 (internal trouble). */
+enum toolchain_error {
+	TOOLCHAIN_E_MISMATCH = -2,  /* the content does not hash to its name */
+	TOOLCHAIN_E_TOO_LARGE = -3, /* past TOOLCHAIN_MAX_BYTES */
+};
+
+/* state_dir is copied. The directories must exist (main.c creates them). */
+struct toolchain_store *toolchain_store_new(const char *state_dir);
+void toolchain_store_free(struct toolchain_store *s);
+
+/* Whether the store holds hash (which must pass hash_is_valid()). */
+int toolchain_exists(const struct toolchain_store *s, const char *hash);
+/* The binary's path for hash. Caller frees. */
+char *toolchain_path(const struct toolchain_store *s, const char *hash);
+/* The sorted hashes held, as a JSON array. Caller owns it. */
+json_t *toolchain_list_json(const struct toolchain_store *s);
+
+/* Starts an upload of the content named hash (hash_is_valid() already
+ * checked by the caller). On success the caller owns *ret and ends it with
+ * toolchain_upload_free(), which removes any temporary file left. */
+int toolchain_upload_new(const struct toolchain_store *s, const char *hash,
+			 struct toolchain_upload **ret, struct err *e);
+/* Appends a piece of the body. TOOLCHAIN_E_TOO_LARGE past the cap. */
+int toolchain_upload_write(struct toolchain_upload *u, const void *data, size_t len, struct err *e);
+/* Checks the digest and moves the binary into the store. *ret_created is 1
+ * when it is new, 0 when the store already had it. TOOLCHAIN_E_MISMATCH
+ * when the content hashes to something else (it is then discarded). */
+int toolchain_upload_finish(struct toolchain_upload *u, int *ret_created, struct err *e);
+/* Bytes received so far. */
+size_t toolchain_upload_size(const struct toolchain_upload *u);
+void toolchain_upload_free(struct toolchain_upload *u);
+
+#endif
