@@ -1,0 +1,76 @@
+#include "blobs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+
+#include "banned.h"
+
+void blobs_init(struct blobs *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void blobs_release(struct blobs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->items[i].data);
+	free(b->items);
+	blobs_init(b);
+}
+
+int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e)
+{
+	char got[HASH_HEX_LEN + 1];
+	struct blob *bl;
+
+	if (!hash_is_valid(hash))
+		return err_set(e, "blob/%.80s: name is not a SHA-256 in lower-case hex", hash);
+	hash_buf(data, len, got);
+	if (strcmp(got, hash) != 0)
+		return err_set(e, "blob/%s: content hashes to %s", hash, got);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
+	}
+	bl = &b->items[b->n++];
+	memcpy(bl->hash, hash, HASH_HEX_LEN + 1);
+	bl->data = xstrndup(data, len);
+	bl->len = len;
+	b->sealed = 0;
+	return 0;
+}
+
+static int blob_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct blob *)a)->hash, ((const struct blob *)b)->hash);
+}
+
+void blobs_seal(struct blobs *b)
+{
+	size_t w = 0;
+
+	qsort(b->items, b->n, sizeof(*b->items), blob_cmp);
+	/* Same name, same content: keep one copy. */
+	for (size_t i = 0; i < b->n; i++) {
+		if (w > 0 && strcmp(b->items[w - 1].hash, b->items[i].hash) == 0) {
+			free(b->items[i].data);
+			continue;
+		}
+		b->items[w++] = b->items[i];
+	}
+	b->n = w;
+	b->sealed = 1;
+}
+
+const struct blob *blobs_find(const struct blobs *b, const char *hash)
+{
+	struct blob key;
+
+	if (!b->sealed || !hash_is_valid(hash))
+		return NULL;
+	memcpy(key.hash, hash, HASH_HEX_LEN + 1);
+	return bsearch(&key, b->items, b->n, sizeof(*b->items), blob_cmp);
+}

@@ -1,0 +1,37 @@
+#ifndef DISPATCHD_BLOBS_H
+#define DISPATCHD_BLOBS_H
+/*
+ * The blobs a job request carries ("blob/<sha256>" bundle entries), held in
+ * memory and looked up by hash. Every blob is verified on insertion: its
+ * content must hash to its name. Not thread-safe; one set belongs to one
+ * job.
+ */
+#include <stddef.h>
+
+#include "hash.h"
+
+struct err;
+
+struct blob {
+	char hash[HASH_HEX_LEN + 1];
+	char *data; /* owned, NUL-terminated (the NUL not counted in len) */
+	size_t len;
+};
+
+struct blobs {
+	size_t n, cap;
+	struct blob *items; /* sorted by hash once blobs_seal() ran */
+	int sealed;
+};
+
+void blobs_init(struct blobs *b);
+void blobs_release(struct blobs *b);
+/* Adds a copy of data as the blob named hash, after checking that hash is
+ * valid and that the content hashes to it. A blob given twice is kept once. */
+int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e);
+/* Sorts the set for lookups; call after the last blobs_add(). */
+void blobs_seal(struct blobs *b);
+/* The blob named hash, or NULL. Borrowed from b. Requires blobs_seal(). */
+const struct blob *blobs_find(const struct blobs *b, const char *hash);
+
+#endif
