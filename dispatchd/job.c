@@ -1,0 +1,463 @@
+#include "job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "blobs.h"
+#include "buf.h"
+#include "bundle.h"
+#include "dispatchd.h"
+#include "err.h"
+#include "goargs.h"
+#include "gocfg.h"
+#include "jobargs.h"
+#include "log.h"
+#include "manifest.h"
+#include "protocol.h"
+#include "relocate.h"
+#include "run.h"
+#include "sandbox.h"
+#include "slots.h"
+#include "stats.h"
+#include "toolchain.h"
+
+#include "banned.h"
+
+/* One output file the tool was asked to write. */
+struct job_output {
+	struct buf data;
+	int entry; /* n of the "out/n" entry, or -1 when the tool did not write it */
+};
+
+struct job {
+	struct dispatchd *d;
+	struct manifest *m;
+	struct blobs blobs;
+	struct jobargs ja;
+	struct sandbox *sb;
+	struct run_result run;
+	struct job_output *outs; /* one per ja.outs */
+	long started_ms;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void job_missing_release(struct job_missing *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->blobs[i]);
+	free(m->blobs);
+	memset(m, 0, sizeof(*m));
+}
+
+static void job_release(struct job *j)
+{
+	for (size_t i = 0; j->outs && i < j->ja.outs.n; i++)
+		buf_release(&j->outs[i].data);
+	free(j->outs);
+	sandbox_free(j->sb);
+	run_result_release(&j->run);
+	jobargs_release(&j->ja);
+	blobs_release(&j->blobs);
+	manifest_free(j->m);
+}
+
+/* "manifest.json" first, then only verified "blob/<sha256>" entries. */
+static int job_read_entries(struct job *j, struct bundle_reader *br, struct err *e)
+{
+	const char *name, *data;
+	size_t len;
+	int k;
+
+	if ((k = bundle_reader_next(br, &name, &data, &len, e)) < 0)
+		return -1;
+	if (k == 0 || strcmp(name, ENTRY_MANIFEST) != 0)
+		return err_set(e, "bundle: the first entry must be %s", ENTRY_MANIFEST);
+	if (manifest_parse(data, len, &j->m, e) < 0)
+		return -1;
+	while ((k = bundle_reader_next(br, &name, &data, &len, e)) > 0) {
+		if (strncmp(name, ENTRY_BLOB_PREFIX, strlen(ENTRY_BLOB_PREFIX)) != 0)
+			return err_set(e, "bundle: unexpected entry \"%s\"", name);
+		if (blobs_add(&j->blobs, name + strlen(ENTRY_BLOB_PREFIX), data, len, e) < 0)
+			return -1;
+	}
+	blobs_seal(&j->blobs);
+	return k;
+}
+
+static int job_read_bundle(struct job *j, const char *body, size_t len, struct err *e)
+{
+	const struct bundle_limits lim = {
+	    .max_entries = JOB_MAX_ENTRIES,
+	    .max_entry_size = JOB_MAX_DECOMPRESSED,
+	    .max_total = JOB_MAX_DECOMPRESSED,
+	};
+	struct bundle_reader *br = bundle_reader_new(body, len, &lim, e);
+	int r = -1;
+
+	if (!br || job_read_entries(j, br, e) < 0) {
+		err_set(e, "bundle: unreadable");
+		goto out;
+	}
+	r = 0;
+out:
+	bundle_reader_free(br);
+	return r;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Fills miss with what the store and the request lack: 1 when anything. */
+static int job_find_missing(const struct job *j, struct job_missing *miss)
+{
+	const struct manifest *m = j->m;
+	size_t w = 0;
+
+	memset(miss, 0, sizeof(*miss));
+	miss->toolchain = !toolchain_exists(j->d->store, m->toolchain);
+	miss->blobs = xcalloc(m->nfiles ? m->nfiles : 1, sizeof(*miss->blobs));
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!blobs_find(&j->blobs, m->files[i].blob))
+			miss->blobs[miss->n++] = xstrdup(m->files[i].blob);
+	qsort(miss->blobs, miss->n, sizeof(*miss->blobs), str_cmp);
+	for (size_t i = 0; i < miss->n; i++) {
+		if (w > 0 && strcmp(miss->blobs[w - 1], miss->blobs[i]) == 0)
+			free(miss->blobs[i]);
+		else
+			miss->blobs[w++] = miss->blobs[i];
+	}
+	miss->n = w;
+	if (miss->toolchain || miss->n)
+		return 1;
+	job_missing_release(miss);
+	return 0;
+}
+
+/* Writes one file, with -importcfg and -embedcfg pointing into the sandbox. */
+static int job_stage_file(struct job *j, const struct manifest_file *f, struct err *e)
+{
+	const struct blob *b = blobs_find(&j->blobs, f->blob);
+	int imp = j->ja.importcfg && strcmp(f->path, j->ja.importcfg) == 0;
+	int emb = j->ja.embedcfg && strcmp(f->path, j->ja.embedcfg) == 0;
+	struct buf rw;
+	int r = -1;
+
+	if (!imp && !emb)
+		return sandbox_write(j->sb, f->path, b->data, b->len, e);
+	buf_init(&rw);
+	if ((imp ? gocfg_importcfg_rewrite
+		 : gocfg_embedcfg_rewrite)(b->data, b->len, sandbox_root(j->sb), &rw, e) < 0)
+		goto out;
+	r = sandbox_write(j->sb, f->path, rw.data, rw.len, e);
+out:
+	buf_release(&rw);
+	return r;
+}
+
+/* The sandbox with the working directory, TMPDIR, the outputs'
+ * directories and every file of the job. */
+static int job_stage(struct job *j, struct err *e)
+{
+	const struct gocfg_paths *outs = &j->ja.outs_abs;
+
+	if (sandbox_new(j->d->jobs_dir, &j->sb, e) < 0 || sandbox_mkdir(j->sb, j->m->cwd, e) < 0 ||
+	    sandbox_mkdir(j->sb, "/tmp", e) < 0)
+		return -1;
+	for (size_t i = 0; i < outs->n; i++) {
+		char *dir = xstrndup(outs->paths[i],
+				     (size_t)(strrchr(outs->paths[i], '/') - outs->paths[i]));
+		int r = dir[0] ? sandbox_mkdir(j->sb, dir, e) : 0;
+
+		free(dir);
+		if (r < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < j->m->nfiles; i++)
+		if (job_stage_file(j, &j->m->files[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The tool's whole environment: the manifest's allowed variables, PWD and
+ * TMPDIR. */
+static char **job_envp(const struct job *j, const char *dir)
+{
+	char **envp = xcalloc(j->m->nenv + 3, sizeof(*envp));
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->m->nenv; i++)
+		envp[n++] = xstrdup(j->m->env[i]);
+	envp[n++] = xasprintf("PWD=%s", dir);
+	envp[n++] = xasprintf("TMPDIR=%s/tmp", sandbox_root(j->sb));
+	return envp;
+}
+
+/* argv[0] as the go command would pass it, then the relocated arguments. */
+static char **job_argv(const struct job *j, char **args, size_t argc)
+{
+	char **argv = xcalloc(argc + 2, sizeof(*argv));
+
+	argv[0] = xstrdup(j->m->tool == GOARGS_ASM ? "asm" : "compile");
+	for (size_t i = 0; i < argc; i++)
+		argv[i + 1] = xstrdup(args[i]);
+	return argv;
+}
+
+static int job_run_error(int r)
+{
+	switch (r) {
+	case RUN_E_CANCELED:
+		return JOB_E_SHUTTING_DOWN;
+	case RUN_E_TOO_LARGE:
+		return JOB_E_TOO_LARGE;
+	default:
+		return JOB_E_INTERNAL;
+	}
+}
+
+/* Relocates the arguments and runs the tool in S+cwd. */
+static int job_exec(struct job *j, struct err *e)
+{
+	const struct jobargs *ja = &j->ja;
+	char **args = NULL, **argv = NULL, **envp = NULL;
+	char *exe = NULL, *dir = NULL;
+	struct run_cmd c = {.cancel_fd = j->d->cancel_fd};
+	size_t argc;
+	int r = JOB_E_INTERNAL;
+
+	if (relocate_goargs(ja->ga, sandbox_root(j->sb), j->m->goroot,
+			    (const char *const *)ja->topdirs.paths, ja->topdirs.n, e) < 0 ||
+	    goargs_render(ja->ga, &args, &argc) < 0) {
+		err_set(e, "args: cannot relocate into the sandbox");
+		goto out;
+	}
+	c.argv = argv = job_argv(j, args, argc);
+	c.dir = dir = sandbox_path(j->sb, j->m->cwd);
+	c.envp = envp = job_envp(j, dir);
+	c.exe = exe = toolchain_path(j->d->store, j->m->toolchain);
+	c.merge_output = j->m->merge_output;
+	c.timeout_s = j->d->job_timeout;
+	if ((r = run_tool(&c, &j->run, e)) < 0)
+		r = job_run_error(r);
+out:
+	goargs_free_argv(args);
+	strv_free(argv);
+	strv_free(envp);
+	free(exe);
+	free(dir);
+	return r;
+}
+
+/* Whether output i names the same file as an earlier one. */
+static int job_output_repeats(const struct job *j, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(j->ja.outs_abs.paths[k], j->ja.outs_abs.paths[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reads the outputs the tool wrote, within OUTPUT_MAX_BYTES in all. */
+static int job_collect(struct job *j, struct err *e)
+{
+	size_t left = OUTPUT_MAX_BYTES;
+	int next = 0;
+
+	j->outs = xcalloc(j->ja.outs.n ? j->ja.outs.n : 1, sizeof(*j->outs));
+	for (size_t i = 0; i < j->ja.outs.n; i++) {
+		struct job_output *o = &j->outs[i];
+		int found = 0, r;
+
+		buf_init(&o->data);
+		o->entry = -1;
+		if (job_output_repeats(j, i))
+			continue;
+		r = sandbox_read(j->sb, j->ja.outs_abs.paths[i], left, &o->data, &found, e);
+		if (r < 0)
+			return r == SANDBOX_E_TOO_LARGE ? JOB_E_TOO_LARGE : JOB_E_INTERNAL;
+		if (found) {
+			o->entry = next++;
+			left -= o->data.len;
+		}
+	}
+	return 0;
+}
+
+static json_t *job_result_json(const struct job *j, long duration_ms)
+{
+	json_t *outputs = json_array();
+
+	for (size_t i = 0; outputs && i < j->ja.outs.n; i++) {
+		char entry[32];
+
+		if (j->outs[i].entry < 0)
+			continue;
+		snprintf(entry, sizeof(entry), ENTRY_OUT_PREFIX "%d", j->outs[i].entry);
+		json_array_append_new(
+		    outputs, json_pack("{s:s, s:s}", "path", j->ja.outs.paths[i], "entry", entry));
+	}
+	return json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION,
+			 "exit_code", j->run.exit_code, "signal", j->run.signal, "outputs", outputs,
+			 "host", j->d->name, "duration_ms", (json_int_t)duration_ms);
+}
+
+static int job_add_outputs(const struct job *j, struct bundle_writer *w, struct err *e)
+{
+	for (size_t i = 0; i < j->ja.outs.n; i++) {
+		char entry[32];
+
+		if (j->outs[i].entry < 0)
+			continue;
+		snprintf(entry, sizeof(entry), ENTRY_OUT_PREFIX "%d", j->outs[i].entry);
+		if (bundle_writer_add(w, entry, j->outs[i].data.data, j->outs[i].data.len, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The answer bundle: result.json, stdout, stderr, then out/<n>. */
+static int job_answer(const struct job *j, long duration_ms, char **ret_data, size_t *ret_len,
+		      struct err *e)
+{
+	struct bundle_writer *w = NULL;
+	json_t *res = job_result_json(j, duration_ms);
+	char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	int r = JOB_E_INTERNAL;
+
+	if (!text) {
+		err_set(e, "result.json: out of memory");
+		goto out;
+	}
+	w = bundle_writer_new(j->m->compress ? BUNDLE_ZSTD : 0, 1, e);
+	if (!w || bundle_writer_add(w, ENTRY_RESULT, text, strlen(text), e) < 0 ||
+	    bundle_writer_add(w, ENTRY_STDOUT, j->run.out.data, j->run.out.len, e) < 0 ||
+	    bundle_writer_add(w, ENTRY_STDERR, j->run.err.data, j->run.err.len, e) < 0 ||
+	    job_add_outputs(j, w, e) < 0 || bundle_writer_finish(w, ret_data, ret_len, e) < 0)
+		goto out;
+	r = 0;
+out:
+	bundle_writer_free(w);
+	free(text);
+	json_decref(res);
+	return r;
+}
+
+/* Diagnostics name the client's paths, as a local run prints them. */
+static void job_strip(struct job *j)
+{
+	const char *root = sandbox_root(j->sb);
+
+	j->run.out.len = relocate_strip(j->run.out.data, j->run.out.len, root);
+	j->run.out.data[j->run.out.len] = '\0';
+	j->run.err.len = relocate_strip(j->run.err.data, j->run.err.len, root);
+	j->run.err.data[j->run.err.len] = '\0';
+}
+
+/* The -p package path, for logs. */
+static const char *job_package(const struct job *j)
+{
+	for (size_t i = 0; i < j->ja.ga->n; i++) {
+		const struct goargs_item *it = &j->ja.ga->items[i];
+
+		if (it->flag && strcmp(it->flag, "-p") == 0 && it->value)
+			return it->value;
+	}
+	return "?";
+}
+
+/* Stages, runs and answers; the job holds a slot. */
+static int job_execute(struct job *j, char **ret_data, size_t *ret_len, struct err *e)
+{
+	long started = now_ms(), ms;
+	int r;
+
+	if (job_stage(j, e) < 0) {
+		r = JOB_E_INTERNAL;
+		goto out;
+	}
+	if ((r = job_exec(j, e)) < 0)
+		goto out;
+	job_strip(j);
+	if ((r = job_collect(j, e)) < 0)
+		goto out;
+	ms = now_ms() - started;
+	if ((r = job_answer(j, ms, ret_data, ret_len, e)) < 0)
+		goto out;
+	log_info("job %s: %s %s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
+		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), j->run.exit_code,
+		 j->run.signal, ms);
+out:
+	if (r < 0)
+		stats_job_failed(j->d->stats);
+	else
+		stats_job_completed(j->d->stats);
+	return r;
+}
+
+static int job_take_slot(struct dispatchd *d, struct err *e)
+{
+	if (slots_total(d->slots) == 0) {
+		err_set(e, "this daemon runs no jobs (--slots 0)");
+		return JOB_E_NO_SLOTS;
+	}
+	if (slots_acquire(d->slots) < 0) {
+		err_set(e, "the daemon is shutting down");
+		return JOB_E_SHUTTING_DOWN;
+	}
+	return 0;
+}
+
+int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, size_t *ret_len,
+	    struct job_missing *ret_missing, struct err *e)
+{
+	struct job j = {.d = d};
+	int r = JOB_E_BAD_REQUEST;
+
+	blobs_init(&j.blobs);
+	run_result_init(&j.run);
+	if (job_read_bundle(&j, body, len, e) < 0)
+		goto out;
+	if (job_find_missing(&j, ret_missing)) {
+		if (!ret_missing->n)
+			err_set(e, "the daemon lacks the toolchain");
+		else
+			err_set(e, "the daemon lacks %s%zu blob(s)",
+				ret_missing->toolchain ? "the toolchain and " : "", ret_missing->n);
+		r = JOB_E_MISSING;
+		goto out;
+	}
+	if (jobargs_check(&j.ja, j.m, &j.blobs, e) < 0)
+		goto out;
+	if ((r = job_take_slot(d, e)) < 0)
+		goto out;
+	r = job_execute(&j, ret_data, ret_len, e);
+	/* The sandbox goes before the slot, so disk use stays bounded by slots. */
+	sandbox_free(j.sb);
+	j.sb = NULL;
+	slots_release(d->slots);
+out:
+	job_release(&j);
+	return r;
+}

@@ -1,0 +1,51 @@
+#ifndef DISPATCHD_RUN_H
+#define DISPATCHD_RUN_H
+/*
+ * Running one tool process: the program the daemon chose (a toolchain from
+ * its store), in its own process group, with stdin from /dev/null and
+ * stdout and stderr captured through pipes (one pipe for both when the
+ * client's streams are merged). The child starts with an empty signal mask
+ * and default signal dispositions, whatever the daemon's threads block or
+ * ignore, so it behaves as when the go command starts it.
+ *
+ * Thread-safe: the child is started with posix_spawn(3), which is safe in
+ * a threaded daemon, and every descriptor is close-on-exec so that tools
+ * started by concurrent jobs never inherit another job's pipes.
+ */
+#include "buf.h"
+
+struct err;
+
+struct run_cmd {
+	const char *exe;   /* absolute path of the binary */
+	char *const *argv; /* NULL-terminated; argv[0] as the tool should see it */
+	char *const *envp; /* NULL-terminated: the whole environment */
+	const char *dir;   /* working directory */
+	int merge_output;  /* one pipe for stdout and stderr, captured as out */
+	long timeout_s;	   /* the whole process group is killed after this */
+	int cancel_fd;	   /* when readable, kill the tool now; -1: none */
+};
+
+/* Failures beside -1 (could not start the tool, I/O trouble). In each case
+ * the process group was killed and reaped. */
+enum run_error {
+	RUN_E_TIMEOUT = -2,   /* ran past timeout_s */
+	RUN_E_CANCELED = -3,  /* cancel_fd became readable */
+	RUN_E_TOO_LARGE = -4, /* stdout or stderr passed STREAM_MAX_BYTES */
+};
+
+struct run_result {
+	int exit_code; /* exit status, or 0 when killed by a signal */
+	int signal;    /* the signal that ended the tool, or 0 */
+	struct buf out;
+	struct buf err; /* empty when merge_output */
+};
+
+void run_result_init(struct run_result *r);
+void run_result_release(struct run_result *r);
+
+/* Runs c to its end. On success ret->out and ret->err hold what the tool
+ * wrote (ret must have been initialised; its buffers are appended to). */
+int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e);
+
+#endif
