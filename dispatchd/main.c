@@ -1,0 +1,467 @@
+/*
+ * dispatchd: options, start-up and shutdown. See dispatchd(8).
+ *
+ * Configuration is table-driven (common/config.h): defaults, then the file
+ * named by --config, then DISPATCHD_* environment variables, then flags.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "dispatchd.h"
+#include "err.h"
+#include "fsutil.h"
+#include "log.h"
+#include "protocol.h"
+#include "server.h"
+#include "slots.h"
+#include "stats.h"
+#include "toolchain.h"
+
+#include "banned.h"
+
+/* The parsed configuration: the daemon's only global state besides the
+ * logger. */
+static struct {
+	char *config;
+	char *listen;
+	char *port_file;
+	char *state_dir;
+	long slots;
+	long job_timeout;
+	char *name;
+	char *log_level;
+	long max_connections;
+	long connection_timeout;
+	long shutdown_grace;
+} conf;
+
+/* clang-format off */
+static const struct config_opt options[] = {
+	{"config", CONFIG_STRING, NULL, NULL,
+	 "read options from FILE (\"name = value\" lines, '#' comments)", &conf.config},
+	{"listen", CONFIG_STRING, "127.0.0.1:3633", "DISPATCHD_LISTEN",
+	 "serve on ADDR:PORT ([ADDR]:PORT for IPv6); port 0 picks a free port", &conf.listen},
+	{"port-file", CONFIG_STRING, NULL, "DISPATCHD_PORT_FILE",
+	 "write the port served on to FILE once listening", &conf.port_file},
+	{"state-dir", CONFIG_STRING, NULL, "DISPATCHD_STATE_DIR",
+	 "toolchains, sandboxes and uploads (default: /var/lib/dispatchd for root, else "
+	 "$XDG_STATE_HOME/dispatchd or ~/.local/state/dispatchd)",
+	 &conf.state_dir},
+	{"slots", CONFIG_INT, "-1", "DISPATCHD_SLOTS",
+	 "jobs run at once; -1: one per CPU; 0: run none (POST /v1/job answers no_slots)",
+	 &conf.slots},
+	{"job-timeout", CONFIG_INT, "600", "DISPATCHD_JOB_TIMEOUT",
+	 "seconds a tool may run before its process group is killed", &conf.job_timeout},
+	{"name", CONFIG_STRING, NULL, "DISPATCHD_NAME",
+	 "name reported to clients as \"host\" (default: the host name)", &conf.name},
+	{"log-level", CONFIG_STRING, "info", "DISPATCHD_LOG_LEVEL", "error, warn, info or debug",
+	 &conf.log_level},
+	{"max-connections", CONFIG_INT, "256", NULL, "connections served at once",
+	 &conf.max_connections},
+	{"connection-timeout", CONFIG_INT, "60", NULL,
+	 "seconds an idle connection stays open", &conf.connection_timeout},
+	{"shutdown-grace", CONFIG_INT, "5", NULL,
+	 "seconds running jobs may take to finish after SIGTERM or SIGINT", &conf.shutdown_grace},
+	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
+
+enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_CHECK };
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: dispatchd [options]\n\n"
+		     "Runs Go compile and asm jobs for godistcc clients (see dispatchd(8)).\n\n"
+		     "  --check-config  validate the configuration, print what is wrong, exit\n"
+		     "  --help          show this help\n"
+		     "  --version       show the version\n");
+	config_usage(options, out);
+}
+
+static const struct config_opt *option_find(const char *name, size_t len)
+{
+	for (const struct config_opt *o = options; o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+/* One "--name[=value]" argument (with its value from argv[*i + 1] when
+ * needed). with_config: set --config only (the first pass). */
+static int parse_flag(int argc, char **argv, int *i, int only_config, struct err *e)
+{
+	const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct config_opt *o = option_find(arg, len);
+	const char *value = eq ? eq + 1 : NULL;
+
+	if (!o)
+		return err_set(e, "unknown option --%.*s (see --help)", (int)len, arg);
+	if (!value && o->type == CONFIG_BOOL)
+		value = "true";
+	if (!value && *i + 1 >= argc)
+		return err_set(e, "option --%s needs a value", o->name);
+	if (!value)
+		value = argv[++*i];
+	if (only_config != (strcmp(o->name, "config") == 0))
+		return 0;
+	return config_set(options, o->name, value, "command line", e);
+}
+
+static int parse_args(int argc, char **argv, int only_config, enum action *ret_act, struct err *e)
+{
+	enum action act = ACT_RUN;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			act = ACT_HELP;
+		else if (strcmp(argv[i], "--version") == 0)
+			act = act == ACT_HELP ? act : ACT_VERSION;
+		else if (strcmp(argv[i], "--check-config") == 0)
+			act = act == ACT_RUN ? ACT_CHECK : act;
+		else if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0')
+			return err_set(e, "unexpected argument \"%s\" (see --help)", argv[i]);
+		else if (parse_flag(argc, argv, &i, only_config, e) < 0)
+			return -1;
+	}
+	*ret_act = act;
+	return 0;
+}
+
+/* defaults -> --config FILE -> environment -> flags */
+static int load_config(int argc, char **argv, enum action *ret_act, struct err *e)
+{
+	if (config_defaults(options, e) < 0 || parse_args(argc, argv, 1, ret_act, e) < 0)
+		return -1;
+	if (conf.config && config_load_file(options, conf.config, 1, e) < 0)
+		return -1;
+	if (config_load_env(options, e) < 0 || parse_args(argc, argv, 0, ret_act, e) < 0)
+		return -1;
+	return 0;
+}
+
+static char *default_state_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/dispatchd");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/dispatchd", xdg);
+	if ((!home || !*home) && (pw = getpwuid(geteuid())))
+		home = pw->pw_dir;
+	return xasprintf("%s/.local/state/dispatchd", home ? home : "");
+}
+
+static long cpu_count(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+/* Fills in the defaults that depend on the machine. */
+static void resolve_defaults(void)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+
+	if (!conf.state_dir)
+		conf.state_dir = default_state_dir();
+	if (conf.slots == -1)
+		conf.slots = cpu_count();
+	if (!conf.name) {
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+			snprintf(host, sizeof(host), "localhost");
+		conf.name = xstrdup(host);
+	}
+}
+
+static void problem(int *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(int *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dispatchd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	(*n)++;
+}
+
+static void check_range(int *n, const char *name, long v, long lo, long hi)
+{
+	if (v < lo || v > hi)
+		problem(n, "--%s %ld: must be between %ld and %ld", name, v, lo, hi);
+}
+
+/* Prints every problem of the configuration; returns how many. */
+static int validate_config(void)
+{
+	struct sockaddr_storage addr;
+	enum log_level level;
+	struct err e = {0};
+	socklen_t len;
+	int n = 0;
+
+	if (server_parse_listen(conf.listen, &addr, &len, &e) < 0)
+		problem(&n, "--listen: %s", err_msg(&e));
+	if (log_parse_level(conf.log_level, &level) < 0)
+		problem(&n, "--log-level \"%s\": use error, warn, info or debug", conf.log_level);
+	check_range(&n, "slots", conf.slots, -1, 4096);
+	check_range(&n, "job-timeout", conf.job_timeout, 1, 7 * 24 * 3600);
+	check_range(&n, "max-connections", conf.max_connections, 1, 65536);
+	check_range(&n, "connection-timeout", conf.connection_timeout, 0, 24 * 3600);
+	check_range(&n, "shutdown-grace", conf.shutdown_grace, 0, 3600);
+	if (!conf.name[0] || strlen(conf.name) > 255)
+		problem(&n, "--name: must hold 1 to 255 bytes");
+	/* The sandbox path goes into -trimpath rules, which ';' and "=>"
+	 * would break. */
+	if (strchr(conf.state_dir, ';') || strstr(conf.state_dir, "=>") || !conf.state_dir[0])
+		problem(&n, "--state-dir \"%s\": must be non-empty, without ';' or \"=>\"",
+			conf.state_dir);
+	return n;
+}
+
+/* One daemon per state directory: a second one would delete the first's
+ * sandboxes at start-up. The lock lives as long as the process. */
+static int state_lock(const char *dir, struct err *e)
+{
+	char *path = xasprintf("%s/lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int r = -1;
+
+	if (fd < 0) {
+		err_errno(e, errno, "%s", path);
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			err_set(e, "%s: another dispatchd uses this state directory", dir);
+		else
+			err_errno(e, errno, "%s: lock", path);
+		close(fd);
+		goto out;
+	}
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+/* Empties dir/sub, or creates it. */
+static int state_fresh_dir(const char *dir, const char *sub, mode_t mode, struct err *e)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	int r = -1;
+
+	if (fs_rm_rf(path, e) < 0 || fs_mkdir_p(path, mode, e) < 0 || chmod(path, mode) < 0) {
+		err_errno(e, errno, "%s", path);
+		goto out;
+	}
+	r = 0;
+out:
+	free(path);
+	return r;
+}
+
+/* Creates the layout (toolchains/, jobs/, tmp/), takes the lock and removes
+ * what a previous run left behind. *ret_abs is the absolute path. */
+static int state_prepare(const char *dir, char **ret_abs, struct err *e)
+{
+	char *abs = NULL, *tc = NULL;
+	int r = -1;
+
+	if (fs_mkdir_p(dir, 0755, e) < 0)
+		goto out;
+	if (!(abs = realpath(dir, NULL))) {
+		err_errno(e, errno, "%s", dir);
+		goto out;
+	}
+	if (strchr(abs, ';') || strstr(abs, "=>")) {
+		err_set(e, "%s: the state directory's path may not contain ';' or \"=>\"", abs);
+		goto out;
+	}
+	tc = xasprintf("%s/toolchains", abs);
+	if (state_lock(abs, e) < 0 || fs_mkdir_p(tc, 0755, e) < 0 ||
+	    state_fresh_dir(abs, "jobs", 0755, e) < 0 || state_fresh_dir(abs, "tmp", 0700, e) < 0)
+		goto out;
+	*ret_abs = abs;
+	abs = NULL;
+	r = 0;
+out:
+	free(abs);
+	free(tc);
+	return r;
+}
+
+static int write_port_file(unsigned port, struct err *e)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%u\n", port);
+
+	return fs_write_atomic(conf.port_file, text, (size_t)n, 0644, e);
+}
+
+/* Descriptors 0-2 must be open, or a pipe could land on them; anything
+ * else inherited would leak into every tool. */
+static void sanitize_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			abort();
+	closefrom(3);
+}
+
+/* Blocks the shutdown signals in every thread (the server's threads inherit
+ * the mask; tools get a clean one) so that main can wait for them. */
+static void signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int wait_for_signal(const sigset_t *set)
+{
+	int sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig;
+}
+
+/* Stop accepting, let running jobs finish for a while, then kill them. */
+static void shutdown_daemon(struct server *srv, struct dispatchd *d, int sig)
+{
+	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	server_quiesce(srv);
+	slots_close(d->slots);
+	if (slots_wait_idle(d->slots, conf.shutdown_grace * 1000) < 0) {
+		log_warn("killing %ld job(s) still running", slots_running(d->slots));
+		eventfd_write(d->cancel_fd, 1);
+		slots_wait_idle(d->slots, 2000);
+	}
+	/* Let the last answers go out before every connection is closed. */
+	server_drain(srv, 1000);
+	server_stop(srv);
+}
+
+static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
+{
+	const struct server_opts so = {
+	    .listen = conf.listen,
+	    .max_connections = (unsigned)conf.max_connections,
+	    .conn_timeout = (unsigned)conf.connection_timeout,
+	};
+	struct server *srv = NULL;
+
+	if (server_start(&so, d, &srv, e) < 0)
+		return -1;
+	log_info("listening on %s (%ld slots, state in %s)", server_url(srv), conf.slots,
+		 d->state_dir);
+	if (conf.port_file && write_port_file(server_port(srv), e) < 0) {
+		server_stop(srv);
+		return -1;
+	}
+	shutdown_daemon(srv, d, wait_for_signal(set));
+	return 0;
+}
+
+static int run(struct err *e)
+{
+	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
+	char *state = NULL, *jobs = NULL;
+	sigset_t set;
+	int r = -1;
+
+	signals_block(&set);
+	if (state_prepare(conf.state_dir, &state, e) < 0)
+		goto out;
+	d.state_dir = state;
+	d.jobs_dir = jobs = xasprintf("%s/jobs", state);
+	if ((d.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		err_errno(e, errno, "eventfd");
+		goto out;
+	}
+	d.slots = slots_new(conf.slots);
+	d.stats = stats_new();
+	d.store = toolchain_store_new(state);
+	r = serve(&d, &set, e);
+	if (r == 0 && (state_fresh_dir(state, "jobs", 0755, e) < 0 ||
+		       state_fresh_dir(state, "tmp", 0700, e) < 0))
+		r = -1;
+out:
+	toolchain_store_free(d.store);
+	stats_free(d.stats);
+	slots_free(d.slots);
+	if (d.cancel_fd >= 0)
+		close(d.cancel_fd);
+	free(jobs);
+	free(state);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	enum action act = ACT_RUN;
+	enum log_level level = LOG_INFO;
+	struct err e = {0};
+	int status = 1;
+
+	sanitize_fds();
+	if (load_config(argc, argv, &act, &e) < 0) {
+		fprintf(stderr, "dispatchd: %s\n", err_msg(&e));
+		goto out;
+	}
+	if (act == ACT_HELP || act == ACT_VERSION) {
+		if (act == ACT_HELP)
+			usage(stdout);
+		else
+			printf("dispatchd %s (protocol %d)\n", GODISTCC_VERSION, PROTOCOL_VERSION);
+		status = 0;
+		goto out;
+	}
+	resolve_defaults();
+	if (validate_config() > 0)
+		goto out;
+	if (act == ACT_CHECK) {
+		printf("dispatchd: configuration is valid\n");
+		status = 0;
+		goto out;
+	}
+	log_parse_level(conf.log_level, &level);
+	log_init("dispatchd", level, NULL);
+	if (run(&e) < 0) {
+		log_error("%s", err_msg(&e));
+		goto out;
+	}
+	log_info("stopped");
+	status = 0;
+out:
+	config_release(options);
+	return status;
+}

@@ -1,0 +1,186 @@
+/*
+ * The route table of PROTOCOL version 1 and its handlers: each turns one
+ * request into calls on the daemon's modules (stats, toolchain, job) and
+ * their results into an answer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "dispatchd.h"
+#include "err.h"
+#include "hash.h"
+#include "job.h"
+#include "log.h"
+#include "protocol.h"
+#include "server.h"
+#include "slots.h"
+#include "stats.h"
+#include "toolchain.h"
+
+#include "banned.h"
+
+/* --- GET /v1/status --- */
+
+static void route_status(struct request *rq)
+{
+	request_reply_json(rq, MHD_HTTP_OK, stats_status_json(request_daemon(rq)));
+}
+
+/* --- PUT /v1/toolchains/<sha256> --- */
+
+/* An upload in progress; u is NULL when the store already had the hash
+ * (the body is then drained unread). */
+struct route_upload {
+	char hash[HASH_HEX_LEN + 1];
+	struct toolchain_upload *u;
+	size_t drained;
+};
+
+static void route_upload_free(void *state)
+{
+	struct route_upload *up = state;
+
+	if (!up)
+		return;
+	toolchain_upload_free(up->u);
+	free(up);
+}
+
+static void route_toolchain_begin(struct request *rq)
+{
+	struct toolchain_store *store = request_daemon(rq)->store;
+	const char *hash = request_path_rest(rq);
+	struct route_upload *up;
+	struct err e = {0};
+
+	if (!hash_is_valid(hash)) {
+		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
+				    "toolchain name \"%.80s\" is not a SHA-256 in lower-case hex",
+				    hash);
+		return;
+	}
+	up = xcalloc(1, sizeof(*up));
+	memcpy(up->hash, hash, HASH_HEX_LEN + 1);
+	request_set_state(rq, up);
+	if (!toolchain_exists(store, hash) && toolchain_upload_new(store, hash, &up->u, &e) < 0)
+		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "%s",
+				    err_msg(&e));
+}
+
+static void route_toolchain_data(struct request *rq, const char *data, size_t len)
+{
+	struct route_upload *up = request_state(rq);
+	struct err e = {0};
+	int r;
+
+	if (!up->u) {
+		up->drained += len;
+		return;
+	}
+	r = toolchain_upload_write(up->u, data, len, &e);
+	if (r == TOOLCHAIN_E_TOO_LARGE)
+		request_reply_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL, "%s",
+				    err_msg(&e));
+	else if (r < 0)
+		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "%s",
+				    err_msg(&e));
+}
+
+static void route_toolchain_finish(struct request *rq)
+{
+	struct route_upload *up = request_state(rq);
+	struct err e = {0};
+	size_t size = up->u ? toolchain_upload_size(up->u) : up->drained;
+	int created = 0, r = up->u ? toolchain_upload_finish(up->u, &created, &e) : 0;
+
+	if (r == TOOLCHAIN_E_MISMATCH) {
+		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "hash_mismatch", NULL, "%s",
+				    err_msg(&e));
+		return;
+	}
+	if (r < 0) {
+		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "%s",
+				    err_msg(&e));
+		return;
+	}
+	log_info("toolchain %s: %s (%zu bytes)", up->hash, created ? "stored" : "already held",
+		 size);
+	request_reply_json(rq, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
+			   json_pack("{s:s, s:b}", "toolchain", up->hash, "created", created));
+}
+
+/* --- POST /v1/job --- */
+
+static void route_job_begin(struct request *rq)
+{
+	if (slots_total(request_daemon(rq)->slots) == 0)
+		request_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "no_slots", NULL,
+				    "this daemon runs no jobs (--slots 0)");
+}
+
+static json_t *route_missing_json(const struct job_missing *m)
+{
+	json_t *blobs = json_array();
+
+	for (size_t i = 0; blobs && i < m->n; i++)
+		json_array_append_new(blobs, json_string(m->blobs[i]));
+	return json_pack("{s:b, s:o}", "toolchain", m->toolchain, "blobs", blobs);
+}
+
+static const struct {
+	int code;
+	unsigned status;
+	const char *error;
+} route_job_errors[] = {
+    {JOB_E_BAD_REQUEST, MHD_HTTP_BAD_REQUEST, "bad_request"},
+    {JOB_E_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, "too_large"},
+    {JOB_E_NO_SLOTS, MHD_HTTP_SERVICE_UNAVAILABLE, "no_slots"},
+    {JOB_E_SHUTTING_DOWN, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down"},
+    {JOB_E_INTERNAL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal"},
+};
+
+static void route_job_error(struct request *rq, int r, const struct err *e)
+{
+	size_t n = sizeof(route_job_errors) / sizeof(route_job_errors[0]);
+	size_t i = 0;
+
+	while (i < n - 1 && route_job_errors[i].code != r)
+		i++;
+	request_reply_error(rq, route_job_errors[i].status, route_job_errors[i].error, NULL, "%s",
+			    err_msg(e));
+}
+
+static void route_job(struct request *rq)
+{
+	struct job_missing missing = {0};
+	struct err e = {0};
+	char *data = NULL;
+	size_t len = 0, body_len;
+	const char *body = request_body(rq, &body_len);
+	int r = job_run(request_daemon(rq), body, body_len, &data, &len, &missing, &e);
+
+	if (r == 0)
+		request_reply_data(rq, MHD_HTTP_OK, "application/octet-stream", data, len);
+	else if (r == JOB_E_MISSING)
+		request_reply_error(rq, MHD_HTTP_CONFLICT, "missing", route_missing_json(&missing),
+				    "%s", err_msg(&e));
+	else
+		route_job_error(rq, r, &e);
+	job_missing_release(&missing);
+}
+
+/* clang-format off */
+const struct route routes[] = {
+	{.method = "GET", .path = ROUTE_STATUS, .finish = route_status},
+	{.method = "PUT", .path = ROUTE_TOOLCHAIN_PREFIX, .prefix = 1, .versioned = 1,
+	 .max_body = TOOLCHAIN_MAX_BYTES, .begin = route_toolchain_begin,
+	 .data = route_toolchain_data, .finish = route_toolchain_finish,
+	 .release = route_upload_free},
+	{.method = "POST", .path = ROUTE_JOB, .versioned = 1, .max_body = JOB_MAX_BYTES,
+	 .begin = route_job_begin, .finish = route_job},
+	{.method = NULL},
+};
+/* clang-format on */
