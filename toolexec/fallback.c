@@ -21,7 +21,9 @@
 
 noreturn void fallback_exec(char *const *tool_argv)
 {
-	execv(tool_argv[0], tool_argv);
+	/* execvp: the go command's probes name the C compiler as it is
+	 * configured, "gcc" -### ..., to be found on PATH. */
+	execvp(tool_argv[0], tool_argv);
 	fprintf(stderr, "godistcc: cannot run %s: %s\n", tool_argv[0], strerror(errno));
 	exit(127);
 }

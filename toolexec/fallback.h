@@ -18,7 +18,8 @@
 
 struct settings;
 
-/* execv(argv[0], argv). On failure prints why and exits 127. */
+/* execvp(argv[0], argv): a bare name ("gcc") is looked up on PATH.
+ * On failure prints why and exits 127. */
 noreturn void fallback_exec(char *const *tool_argv);
 
 /*
