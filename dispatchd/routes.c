@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 
@@ -49,12 +50,32 @@ static void route_upload_free(void *state)
 	free(up);
 }
 
+/* Whether the client waits for "100 Continue" before it sends the body: an
+ * answer given now saves the transfer (without it, answering before the
+ * body is read would cut the connection under the client). */
+static int route_expects_continue(const struct request *rq)
+{
+	const char *v = request_header(rq, MHD_HTTP_HEADER_EXPECT);
+
+	return v && strcasecmp(v, "100-continue") == 0;
+}
+
+/* The store holds the binary and the client has not sent it: done. */
+static void route_toolchain_held(struct request *rq, const char *hash)
+{
+	log_debug("toolchain %s: already held, body not needed", hash);
+	request_reply_json(rq, MHD_HTTP_OK,
+			   json_pack("{s:s, s:b}", "toolchain", hash, "created", 0));
+}
+
 static void route_toolchain_begin(struct request *rq)
 {
 	struct toolchain_store *store = request_daemon(rq)->store;
 	const char *hash = request_path_rest(rq);
+	int early = route_expects_continue(rq);
 	struct route_upload *up;
 	struct err e = {0};
+	int r;
 
 	if (!hash_is_valid(hash)) {
 		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
@@ -65,9 +86,12 @@ static void route_toolchain_begin(struct request *rq)
 	up = xcalloc(1, sizeof(*up));
 	memcpy(up->hash, hash, HASH_HEX_LEN + 1);
 	request_set_state(rq, up);
-	if (!toolchain_exists(store, hash) && toolchain_upload_new(store, hash, &up->u, &e) < 0)
+	r = toolchain_upload_new(store, hash, early, &up->u, &e);
+	if (r < 0)
 		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "%s",
 				    err_msg(&e));
+	else if (r > 0 && early)
+		route_toolchain_held(rq, hash);
 }
 
 static void route_toolchain_data(struct request *rq, const char *data, size_t len)

@@ -151,6 +151,11 @@ const char *request_path_rest(const struct request *rq)
 	return rq->rest;
 }
 
+const char *request_header(const struct request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 const char *request_body(const struct request *rq, size_t *ret_len)
 {
 	*ret_len = rq->body.len;

@@ -53,6 +53,8 @@ extern const struct route routes[];
 struct dispatchd *request_daemon(const struct request *rq);
 /* The path after the route's prefix ("" for an exact route). */
 const char *request_path_rest(const struct request *rq);
+/* A request header's value, or NULL. Borrowed from rq. */
+const char *request_header(const struct request *rq, const char *name);
 /* The accumulated body; borrowed from rq. */
 const char *request_body(const struct request *rq, size_t *ret_len);
 void request_set_state(struct request *rq, void *state);

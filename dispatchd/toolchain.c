@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -16,15 +18,23 @@
 
 #include "banned.h"
 
+/* How long toolchain_wait_uploads() waits at most. */
+#define TOOLCHAIN_WAIT_MAX_S 300
+
 struct toolchain_store {
 	char *dir; /* <state>/toolchains */
 	char *tmp; /* <state>/tmp */
+	pthread_mutex_t mu;
+	pthread_cond_t done;		  /* an upload ended */
+	struct toolchain_upload *uploads; /* in progress, linked by next */
 };
 
 struct toolchain_upload {
-	const struct toolchain_store *store;
+	struct toolchain_store *store;
+	struct toolchain_upload *next;
 	char hash[HASH_HEX_LEN + 1];
-	char *tmp_path; /* NULL once renamed or removed */
+	int registered; /* listed in store->uploads */
+	char *tmp_path; /* NULL once removed */
 	int fd;
 	size_t size;
 	struct hash_ctx *ctx;
@@ -34,8 +44,15 @@ struct toolchain_store *toolchain_store_new(const char *state_dir)
 {
 	struct toolchain_store *s = xcalloc(1, sizeof(*s));
 
+	pthread_condattr_t attr;
+
 	s->dir = xasprintf("%s/toolchains", state_dir);
 	s->tmp = xasprintf("%s/tmp", state_dir);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->done, &attr);
+	pthread_condattr_destroy(&attr);
 	return s;
 }
 
@@ -43,6 +60,8 @@ void toolchain_store_free(struct toolchain_store *s)
 {
 	if (!s)
 		return;
+	pthread_cond_destroy(&s->done);
+	pthread_mutex_destroy(&s->mu);
 	free(s->dir);
 	free(s->tmp);
 	free(s);
@@ -97,7 +116,59 @@ json_t *toolchain_list_json(const struct toolchain_store *s)
 	return arr;
 }
 
-int toolchain_upload_new(const struct toolchain_store *s, const char *hash,
+static int toolchain_uploading(const struct toolchain_store *s, const char *hash)
+{
+	for (const struct toolchain_upload *u = s->uploads; u; u = u->next)
+		if (strcmp(u->hash, hash) == 0)
+			return 1;
+	return 0;
+}
+
+/* Waits, with s->mu held, while another upload of hash is in progress. */
+static void toolchain_wait_locked(struct toolchain_store *s, const char *hash)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += TOOLCHAIN_WAIT_MAX_S;
+	while (toolchain_uploading(s, hash))
+		if (pthread_cond_timedwait(&s->done, &s->mu, &deadline) == ETIMEDOUT)
+			break;
+}
+
+/* Creates the temporary file and lists u, with s->mu held. */
+static int toolchain_start_locked(struct toolchain_upload *u, struct err *e)
+{
+	u->tmp_path = xasprintf("%s/upload-XXXXXX", u->store->tmp);
+	if ((u->fd = mkostemp(u->tmp_path, O_CLOEXEC)) < 0) {
+		err_errno(e, errno, "%s: create", u->tmp_path);
+		free(u->tmp_path);
+		u->tmp_path = NULL;
+		return -1;
+	}
+	u->next = u->store->uploads;
+	u->store->uploads = u;
+	u->registered = 1;
+	return 0;
+}
+
+static void toolchain_unregister(struct toolchain_upload *u)
+{
+	struct toolchain_store *s = u->store;
+
+	pthread_mutex_lock(&s->mu);
+	for (struct toolchain_upload **p = &s->uploads; *p; p = &(*p)->next) {
+		if (*p == u) {
+			*p = u->next;
+			break;
+		}
+	}
+	u->registered = 0;
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int toolchain_upload_new(struct toolchain_store *s, const char *hash, int wait,
 			 struct toolchain_upload **ret, struct err *e)
 {
 	struct toolchain_upload *u = xcalloc(1, sizeof(*u));
@@ -106,21 +177,19 @@ int toolchain_upload_new(const struct toolchain_store *s, const char *hash,
 	u->store = s;
 	u->fd = -1;
 	memcpy(u->hash, hash, HASH_HEX_LEN);
-	u->tmp_path = xasprintf("%s/upload-XXXXXX", s->tmp);
-	if ((u->fd = mkostemp(u->tmp_path, O_CLOEXEC)) < 0) {
-		err_errno(e, errno, "%s: create", u->tmp_path);
-		free(u->tmp_path);
-		u->tmp_path = NULL;
-		goto out;
-	}
-	u->ctx = hash_ctx_new();
-	if (!u->ctx) {
+	if (!(u->ctx = hash_ctx_new())) {
 		err_set(e, "toolchain %s: cannot start hashing", hash);
 		goto out;
 	}
+	pthread_mutex_lock(&s->mu);
+	if (wait)
+		toolchain_wait_locked(s, hash);
+	r = toolchain_exists(s, hash) ? 1 : toolchain_start_locked(u, e);
+	pthread_mutex_unlock(&s->mu);
+	if (r != 0)
+		goto out;
 	*ret = u;
 	u = NULL;
-	r = 0;
 out:
 	toolchain_upload_free(u);
 	return r;
@@ -166,7 +235,7 @@ int toolchain_upload_finish(struct toolchain_upload *u, int *ret_created, struct
 {
 	char got[HASH_HEX_LEN + 1];
 	char *dest = NULL;
-	int r = -1;
+	int linked, r = -1;
 
 	hash_ctx_final(u->ctx, got);
 	if (strcmp(got, u->hash) != 0) {
@@ -174,23 +243,22 @@ int toolchain_upload_finish(struct toolchain_upload *u, int *ret_created, struct
 		r = TOOLCHAIN_E_MISMATCH;
 		goto out;
 	}
-	if (toolchain_exists(u->store, u->hash)) {
-		*ret_created = 0;
-		r = 0;
-		goto out;
-	}
 	if (toolchain_upload_seal(u, e) < 0)
 		goto out;
+	/* link(2), unlike rename(2), fails when the name exists: of two
+	 * concurrent uploads exactly one stores the binary. */
 	dest = toolchain_path(u->store, u->hash);
-	if (rename(u->tmp_path, dest) < 0) {
-		err_errno(e, errno, "%s: rename to %s", u->tmp_path, dest);
+	linked = link(u->tmp_path, dest) == 0;
+	if (!linked && errno != EEXIST) {
+		err_errno(e, errno, "%s: link to %s", u->tmp_path, dest);
 		goto out;
 	}
-	free(u->tmp_path);
-	u->tmp_path = NULL;
-	*ret_created = 1;
+	*ret_created = linked;
 	r = 0;
 out:
+	/* Whatever the outcome, requests waiting for this upload may go on. */
+	if (u->registered)
+		toolchain_unregister(u);
 	free(dest);
 	return r;
 }
@@ -199,6 +267,8 @@ void toolchain_upload_free(struct toolchain_upload *u)
 {
 	if (!u)
 		return;
+	if (u->registered)
+		toolchain_unregister(u);
 	if (u->fd >= 0)
 		close(u->fd);
 	if (u->tmp_path) {

@@ -10,8 +10,8 @@
  * Uploads stream into <state>/tmp/ while being hashed, and are renamed into
  * the store only when the digest matches, so the store never holds a
  * partial or wrong binary. Thread-safe: concurrent uploads of one hash
- * each write their own temporary file and the last rename wins (the
- * contents are identical).
+ * each write their own temporary file; the first to finish stores it and
+ * the others find it held.
  */
 #include <stddef.h>
 
@@ -27,7 +27,8 @@ enum toolchain_error {
 	TOOLCHAIN_E_TOO_LARGE = -3, /* past TOOLCHAIN_MAX_BYTES */
 };
 
-/* state_dir is copied. The directories must exist (main.c creates them). */
+/* state_dir is copied. The directories must exist (main.c creates them).
+ * Aborts on allocation failure. */
 struct toolchain_store *toolchain_store_new(const char *state_dir);
 void toolchain_store_free(struct toolchain_store *s);
 
@@ -38,10 +39,16 @@ char *toolchain_path(const struct toolchain_store *s, const char *hash);
 /* The sorted hashes held, as a JSON array. Caller owns it. */
 json_t *toolchain_list_json(const struct toolchain_store *s);
 
-/* Starts an upload of the content named hash (hash_is_valid() already
- * checked by the caller). On success the caller owns *ret and ends it with
- * toolchain_upload_free(), which removes any temporary file left. */
-int toolchain_upload_new(const struct toolchain_store *s, const char *hash,
+/*
+ * Starts an upload of the content named hash (hash_is_valid() already
+ * checked by the caller): 0, and the caller owns *ret and ends it with
+ * toolchain_upload_free(), which removes any temporary file left. 1 when
+ * the store already holds hash (*ret untouched). With wait set, an upload
+ * of hash in progress is first waited for (at most a few minutes, in case
+ * it hangs), so that of simultaneous requests one uploads and the others
+ * find the binary held.
+ */
+int toolchain_upload_new(struct toolchain_store *s, const char *hash, int wait,
 			 struct toolchain_upload **ret, struct err *e);
 /* Appends a piece of the body. TOOLCHAIN_E_TOO_LARGE past the cap. */
 int toolchain_upload_write(struct toolchain_upload *u, const void *data, size_t len, struct err *e);
