@@ -52,7 +52,8 @@ void blobs_seal(struct blobs *b)
 {
 	size_t w = 0;
 
-	qsort(b->items, b->n, sizeof(*b->items), blob_cmp);
+	if (b->n)
+		qsort(b->items, b->n, sizeof(*b->items), blob_cmp);
 	/* Same name, same content: keep one copy. */
 	for (size_t i = 0; i < b->n; i++) {
 		if (w > 0 && strcmp(b->items[w - 1].hash, b->items[i].hash) == 0) {
@@ -69,7 +70,7 @@ const struct blob *blobs_find(const struct blobs *b, const char *hash)
 {
 	struct blob key;
 
-	if (!b->sealed || !hash_is_valid(hash))
+	if (!b->sealed || !b->n || !hash_is_valid(hash))
 		return NULL;
 	memcpy(key.hash, hash, HASH_HEX_LEN + 1);
 	return bsearch(&key, b->items, b->n, sizeof(*b->items), blob_cmp);

@@ -107,7 +107,8 @@ json_t *toolchain_list_json(const struct toolchain_store *s)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), toolchain_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), toolchain_cmp);
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(arr, json_string(names[i]));
 		free(names[i]);
