@@ -127,16 +127,21 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 	struct client *c = NULL;
 	struct buf reply;
 	struct err ae = {0};
+	struct timespec t0;
 	char *cache = settings_cache_dir(s), *body = NULL;
-	size_t len;
+	size_t len = 0;
+	long t_collect = 0, t_bundle = 0, t_submit = 0;
 	int r = -1;
 
 	buf_init(&reply);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (job_collect(j) < 0)
 		goto out;
+	t_collect = shim_ms_since(&t0);
 	if ((r = toolhash_get(j->tool_argv[0], cache, j->toolchain, e)) < 0 ||
 	    (r = job_bundle(j, settings_compress(s), &body, &len, e)) < 0)
 		goto out;
+	t_bundle = shim_ms_since(&t0);
 	if (!(c = client_new(s, e))) {
 		r = -1;
 		goto out;
@@ -144,8 +149,13 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 	if ((r = client_submit(c, j->tool_argv[0], j->toolchain, body, len,
 			       answer_max_bytes(j->noutputs), &reply, e)) < 0)
 		goto out;
+	t_submit = shim_ms_since(&t0);
 	if ((r = answer_parse(reply.data, reply.len, j->outputs, j->noutputs, ret, &ae)) < 0)
 		err_set(e, "dispatcher %s: malformed answer: %s", s->dispatcher, err_msg(&ae));
+	log_debug("%zu inputs, %zu bytes sent, %zu received; ms: collect %ld, hash+bundle %ld, "
+		  "request %ld, parse %ld",
+		  j->nfiles, len, reply.len, t_collect, t_bundle - t_collect, t_submit - t_bundle,
+		  shim_ms_since(&t0) - t_submit);
 out:
 	client_free(c);
 	free(body);
