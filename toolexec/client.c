@@ -171,7 +171,8 @@ static int client_perform(struct client *c, struct client_reply *rep, struct err
 	return 0;
 }
 
-/* Describes a 4xx/5xx answer from its {"error", "message"} body. */
+/* Describes a 4xx/5xx answer from its {"error", "message"} body; what is
+ * the verb: "answered", "refused the toolchain upload:". */
 static int client_http_error(struct client *c, const char *what, const struct client_reply *rep,
 			     struct err *e)
 {
@@ -180,11 +181,11 @@ static int client_http_error(struct client *c, const char *what, const struct cl
 	const char *msg = json_string_value(json_object_get(j, "message"));
 
 	if (code && strcmp(code, "protocol_mismatch") == 0)
-		err_set(e, "dispatcher %s speaks protocol %s, not %d%s", c->s->dispatcher,
-			rep->proto[0] ? rep->proto : "(unknown)", PROTOCOL_VERSION, what);
+		err_set(e, "dispatcher %s speaks protocol %s, not %d", c->s->dispatcher,
+			rep->proto[0] ? rep->proto : "(unknown)", PROTOCOL_VERSION);
 	else
-		err_set(e, "dispatcher %s answered %ld%s%s%s%s%s", c->s->dispatcher, rep->status,
-			code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "", what);
+		err_set(e, "dispatcher %s %s %ld%s%s%s%s", c->s->dispatcher, what, rep->status,
+			code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
 	json_decref(j);
 	return -1;
 }
@@ -223,7 +224,7 @@ static int client_put_toolchain(struct client *c, const char *tool_path, const c
 	if ((r = client_perform(c, &rep, e)) < 0)
 		goto out;
 	if (rep.status != 200 && rep.status != 201)
-		r = client_http_error(c, " to the toolchain upload", &rep, e);
+		r = client_http_error(c, "refused the toolchain upload:", &rep, e);
 	else
 		log_info("uploaded toolchain %s (%s, %jd bytes)", toolchain, tool_path,
 			 (intmax_t)st.st_size);
@@ -277,7 +278,7 @@ static int client_handle_missing(struct client *c, const struct client_reply *re
 		return -1;
 	/* Every blob travels with the first request: a list means trouble. */
 	if (nblobs && (*resent)++)
-		return err_set(e, "dispatcher %s still lacks %zu blobs after a resend",
+		return err_set(e, "dispatcher %s still lacks %zu blob(s) after a resend",
 			       c->s->dispatcher, nblobs);
 	if (!need_toolchain)
 		return 0;
@@ -301,7 +302,7 @@ int client_submit(struct client *c, const char *tool_path, const char *toolchain
 		if ((r = client_post_job(c, body, len, &rep, e)) < 0)
 			goto out;
 		if (rep.status != 200 && rep.status != 409) {
-			r = client_http_error(c, "", &rep, e);
+			r = client_http_error(c, "answered", &rep, e);
 			goto out;
 		}
 		if ((r = client_check_protocol(c, &rep, e)) < 0)
