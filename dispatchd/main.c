@@ -102,7 +102,8 @@ static const struct config_opt *option_find(const char *name, size_t len)
 }
 
 /* One "--name[=value]" argument (with its value from argv[*i + 1] when
- * needed). with_config: set --config only (the first pass). */
+ * needed). only_config: set --config alone (the first pass), else all
+ * but --config. */
 static int parse_flag(int argc, char **argv, int *i, int only_config, struct err *e)
 {
 	const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
