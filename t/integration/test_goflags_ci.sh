@@ -11,7 +11,7 @@ note "compiles: $ncompile; jobs_completed $before -> $after"
 grep -q "$SHIM .*/compile " "$T_DIR/ci/stderr" ||
 	fail "GOFLAGS=-toolexec did not route compiles through $SHIM"
 for p in asmpkg cgopkg cmd/app embedded generics stats; do
-	grep -qE "^ok +example.com/testmod/$p[[:space:]]" "$T_DIR/ci/stdout" ||
+	grep -qE "^ok[[:space:]]+example.com/testmod/$p[[:space:]]" "$T_DIR/ci/stdout" ||
 		fail "no 'ok' line for $p: $(head -c 500 "$T_DIR/ci/stdout")"
 done
 ((ncompile > 0 && after - before >= ncompile)) ||

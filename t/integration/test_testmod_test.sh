@@ -14,7 +14,7 @@ for mode in cover race; do
 	ncompile=$(count_tool "run-$mode" compile)
 	note "go test -$mode: $ncompile compiles; jobs_completed $before -> $after"
 	for p in "${pkgs[@]}"; do
-		grep -qE "^ok +example.com/testmod/$p[[:space:]]" "$T_DIR/run-$mode/stdout" ||
+		grep -qE "^ok[[:space:]]+example.com/testmod/$p[[:space:]]" "$T_DIR/run-$mode/stdout" ||
 			fail "go test -$mode through godistcc: no 'ok' line for $p: $(head -c 500 "$T_DIR/run-$mode/stdout")"
 	done
 	if [[ $mode == cover ]]; then
