@@ -204,12 +204,13 @@ static noreturn void shim_run(enum goargs_tool tool, char **tool_argv)
 	struct answer *a = NULL;
 	struct job *j;
 	char *cwd;
-	int code, sig;
+	int r, code, sig;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (settings_load(&s, &e) < 0)
+	r = settings_load(&s, &e);
+	shim_log_init(&s); /* before anything logs: the default logger is stderr */
+	if (r < 0)
 		fallback_run(&s, tool_argv, err_msg(&e));
-	shim_log_init(&s);
 	if (!(cwd = shim_cwd()))
 		fallback_run(&s, tool_argv, "cannot determine the working directory");
 	j = job_new(tool, tool_argv, cwd);
