@@ -167,17 +167,15 @@ out:
 /* Whether the job runs locally by design; sets j->local_reason. */
 static int shim_is_local(const struct settings *s, struct job *j)
 {
-	if (!fs_path_is_clean_abs(j->cwd)) {
-		j->local_reason = "the working directory is not a clean absolute path";
-		return 1;
-	}
-	if (job_parse(j) < 0)
-		return 1;
 	if (j->tool == GOARGS_ASM && !settings_asm_remote(s)) {
 		j->local_reason = "asm runs locally (GODISTCC_ASM=local)";
 		return 1;
 	}
-	return 0;
+	if (!fs_path_is_clean_abs(j->cwd)) {
+		j->local_reason = "the working directory is not a clean absolute path";
+		return 1;
+	}
+	return job_parse(j) < 0;
 }
 
 /* Replays a remote run: outputs, then stdout and stderr. */
