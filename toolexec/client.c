@@ -1,6 +1,5 @@
 #include "client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "curlapi.h"
 #include "err.h"
 #include "log.h"
 #include "protocol.h"
@@ -22,6 +22,7 @@
 #define CLIENT_ERROR_BODY_MAX (64u << 10)
 
 struct client {
+	const struct curlapi *api;
 	CURL *h;
 	const struct settings *s;
 	struct curl_slist *headers;
@@ -37,30 +38,25 @@ struct client_reply {
 	int too_large;
 };
 
-static int client_global_ready;
-
 struct client *client_new(const struct settings *s, struct err *e)
 {
+	const struct curlapi *api;
 	struct client *c;
 	struct curl_slist *h = NULL;
 
-	if (!client_global_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			err_set(e, "libcurl initialisation failed");
-			return NULL;
-		}
-		client_global_ready = 1;
-	}
+	if (curlapi_load(&api, e) < 0)
+		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	c->api = api;
 	c->s = s;
-	if (!(c->h = curl_easy_init())) {
+	if (!(c->h = api->easy_init())) {
 		err_set(e, "libcurl: cannot create a handle");
 		free(c);
 		return NULL;
 	}
-	h = curl_slist_append(h, PROTOCOL_HEADER ": 1");
-	h = h ? curl_slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
-	h = h ? curl_slist_append(h, "Content-Type: application/octet-stream") : NULL;
+	h = api->slist_append(h, PROTOCOL_HEADER ": 1");
+	h = h ? api->slist_append(h, "Expect:") : NULL; /* no 100-continue round trip */
+	h = h ? api->slist_append(h, "Content-Type: application/octet-stream") : NULL;
 	if (!(c->headers = h)) {
 		err_set(e, "libcurl: cannot build request headers");
 		client_free(c);
@@ -73,8 +69,8 @@ void client_free(struct client *c)
 {
 	if (!c)
 		return;
-	curl_slist_free_all(c->headers);
-	curl_easy_cleanup(c->h);
+	c->api->slist_free_all(c->headers);
+	c->api->easy_cleanup(c->h);
 	free(c);
 }
 
@@ -118,21 +114,24 @@ static void client_reply_init(struct client_reply *rep, size_t max)
 static void client_setup(struct client *c, const char *route, struct client_reply *rep)
 {
 	char *url = xasprintf("%s%s", c->s->dispatcher, route);
+	CURLcode (*set)(CURL *, CURLoption, ...) = c->api->easy_setopt;
 	CURL *h = c->h;
 
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->s->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->s->timeout_s);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, client_on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, rep);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, client_on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
+	/* Through a pointer, curl's type-checking setopt macro is bypassed:
+	 * every integer argument below must be a long. */
+	c->api->easy_reset(h);
+	set(h, CURLOPT_URL, url);
+	set(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	set(h, CURLOPT_NOPROXY, "*");
+	set(h, CURLOPT_NOSIGNAL, 1L);
+	set(h, CURLOPT_CONNECTTIMEOUT_MS, c->s->connect_timeout_ms);
+	set(h, CURLOPT_TIMEOUT, c->s->timeout_s);
+	set(h, CURLOPT_HTTPHEADER, c->headers);
+	set(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	set(h, CURLOPT_WRITEFUNCTION, client_on_body);
+	set(h, CURLOPT_WRITEDATA, rep);
+	set(h, CURLOPT_HEADERFUNCTION, client_on_header);
+	set(h, CURLOPT_HEADERDATA, rep);
 	c->errbuf[0] = '\0';
 	free(url); /* libcurl copies string options */
 }
@@ -142,14 +141,14 @@ static int client_transfer_error(struct client *c, CURLcode rc, const struct cli
 				 struct err *e)
 {
 	const char *d = c->s->dispatcher;
-	const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	const char *why = c->errbuf[0] ? c->errbuf : c->api->easy_strerror(rc);
 	long oserr = 0;
 
 	if (rep->too_large)
 		return err_set(e, "dispatcher %s: answer larger than %zu bytes", d, rep->max);
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
+		c->api->easy_getinfo(c->h, CURLINFO_OS_ERRNO, &oserr);
 		return err_set(e, "dispatcher %s unreachable (%s)", d,
 			       oserr ? strerror((int)oserr) : why);
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -163,11 +162,11 @@ static int client_transfer_error(struct client *c, CURLcode rc, const struct cli
 
 static int client_perform(struct client *c, struct client_reply *rep, struct err *e)
 {
-	CURLcode rc = curl_easy_perform(c->h);
+	CURLcode rc = c->api->easy_perform(c->h);
 
 	if (rc != CURLE_OK)
 		return client_transfer_error(c, rc, rep, e);
-	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &rep->status);
+	c->api->easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &rep->status);
 	return 0;
 }
 
@@ -218,9 +217,9 @@ static int client_put_toolchain(struct client *c, const char *tool_path, const c
 		goto out;
 	}
 	client_setup(c, route, &rep);
-	curl_easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c->h, CURLOPT_READDATA, f); /* the default reader fread()s it */
-	curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+	c->api->easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
+	c->api->easy_setopt(c->h, CURLOPT_READDATA, f); /* the default reader fread()s it */
+	c->api->easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
 	if ((r = client_perform(c, &rep, e)) < 0)
 		goto out;
 	if (rep.status != 200 && rep.status != 201)
@@ -240,9 +239,9 @@ static int client_post_job(struct client *c, const void *body, size_t len,
 			   struct client_reply *rep, struct err *e)
 {
 	client_setup(c, ROUTE_JOB, rep);
-	curl_easy_setopt(c->h, CURLOPT_POST, 1L);
-	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	c->api->easy_setopt(c->h, CURLOPT_POST, 1L);
+	c->api->easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+	c->api->easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	return client_perform(c, rep, e);
 }
 

@@ -19,8 +19,8 @@ struct settings;
 
 struct client; /* opaque */
 
-/* s is borrowed for the client's life. Initialises libcurl (once per
- * process). */
+/* s is borrowed for the client's life. Loads and initialises libcurl on
+ * first use (curlapi.h). */
 struct client *client_new(const struct settings *s, struct err *e);
 void client_free(struct client *c);
 
