@@ -6,6 +6,7 @@
 
 #include "bundle.h"
 #include "err.h"
+#include "job.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -55,17 +56,18 @@ static int answer_int(json_t *o, const char *key, long lo, long hi, int *ret, st
 	return 0;
 }
 
-/* The expected output named path, or NULL. */
-static const char *answer_expected(const char *path, char *const *outputs, size_t noutputs)
+/* The absolute path of the job's output named path, or NULL. */
+static const char *answer_expected(const char *path, const struct job_output *outputs,
+				   size_t noutputs)
 {
 	for (size_t i = 0; i < noutputs; i++)
-		if (strcmp(path, outputs[i]) == 0)
-			return outputs[i];
+		if (strcmp(path, outputs[i].path) == 0 || strcmp(path, outputs[i].arg) == 0)
+			return outputs[i].path;
 	return NULL;
 }
 
-static int answer_add_output(struct answer *a, json_t *o, char *const *outputs, size_t noutputs,
-			     struct err *e)
+static int answer_add_output(struct answer *a, json_t *o, const struct job_output *outputs,
+			     size_t noutputs, struct err *e)
 {
 	const char *path = json_string_value(json_object_get(o, "path"));
 	const char *entry = json_string_value(json_object_get(o, "entry"));
@@ -85,7 +87,7 @@ static int answer_add_output(struct answer *a, json_t *o, char *const *outputs, 
 }
 
 static int answer_parse_result(struct answer *a, const char *text, size_t len,
-			       char *const *outputs, size_t noutputs, struct err *e)
+			       const struct job_output *outputs, size_t noutputs, struct err *e)
 {
 	json_t *j = json_loadb(text, len, 0, NULL);
 	json_t *outs = json_object_get(j, "outputs");
@@ -125,7 +127,8 @@ static int answer_take_entry(struct answer *a, const char *name, const char *dat
 		if (*seen & bit)
 			return err_set(e, "answer: entry %s twice", name);
 		if (len > STREAM_MAX_BYTES)
-			return err_set(e, "answer: %s larger than %u bytes", name, STREAM_MAX_BYTES);
+			return err_set(e, "answer: %s larger than %u bytes", name,
+				       STREAM_MAX_BYTES);
 		*seen |= bit;
 		buf_add(is_out ? &a->out : &a->err, data, len);
 		return 0;
@@ -156,7 +159,7 @@ static int answer_check_complete(const struct answer *a, size_t noutputs, struct
 	return 0;
 }
 
-static int answer_read(struct answer *a, struct bundle_reader *rd, char *const *outputs,
+static int answer_read(struct answer *a, struct bundle_reader *rd, const struct job_output *outputs,
 		       size_t noutputs, struct err *e)
 {
 	const char *name, *data;
@@ -168,7 +171,8 @@ static int answer_read(struct answer *a, struct bundle_reader *rd, char *const *
 	if (r == 0 || strcmp(name, ENTRY_RESULT) != 0)
 		return err_set(e, "answer: first entry is not " ENTRY_RESULT);
 	if (len > RESULT_MAX_BYTES)
-		return err_set(e, "answer: " ENTRY_RESULT " larger than %u bytes", RESULT_MAX_BYTES);
+		return err_set(e, "answer: " ENTRY_RESULT " larger than %u bytes",
+			       RESULT_MAX_BYTES);
 	if (answer_parse_result(a, data, len, outputs, noutputs, e) < 0)
 		return -1;
 	while ((r = bundle_reader_next(rd, &name, &data, &len, e)) > 0)
@@ -179,7 +183,7 @@ static int answer_read(struct answer *a, struct bundle_reader *rd, char *const *
 	return answer_check_complete(a, noutputs, e);
 }
 
-int answer_parse(const void *data, size_t len, char *const *outputs, size_t noutputs,
+int answer_parse(const void *data, size_t len, const struct job_output *outputs, size_t noutputs,
 		 struct answer **ret, struct err *e)
 {
 	struct bundle_limits lim;

@@ -14,9 +14,10 @@
 #include "buf.h"
 
 struct err;
+struct job_output;
 
 struct answer_output {
-	const char *path; /* borrowed from the expected outputs given to answer_parse() */
+	const char *path; /* absolute; borrowed from the outputs given to answer_parse() */
 	char *entry;	  /* "out/<n>" */
 	char *data;	  /* owned; NULL until its entry is read */
 	size_t len;
@@ -37,12 +38,13 @@ struct answer {
 size_t answer_max_bytes(size_t noutputs);
 
 /*
- * Parses and validates an answer bundle. outputs are the job's absolute
- * output paths (borrowed for the answer's life). A successful tool run
- * (exit 0, no signal) must return every one of them. On success the caller
- * frees *ret with answer_free().
+ * Parses and validates an answer bundle. outputs are the job's outputs
+ * (borrowed for the answer's life); the answer may name each by its absolute
+ * path or as the arguments wrote it. A successful tool run (exit 0, no
+ * signal) must return every one of them. On success the caller frees *ret
+ * with answer_free().
  */
-int answer_parse(const void *data, size_t len, char *const *outputs, size_t noutputs,
+int answer_parse(const void *data, size_t len, const struct job_output *outputs, size_t noutputs,
 		 struct answer **ret, struct err *e);
 void answer_free(struct answer *a);
 

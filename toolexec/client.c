@@ -97,7 +97,8 @@ static size_t client_on_header(char *p, size_t size, size_t n, void *arg)
 	if (len > skip && strncasecmp(p, name, skip) == 0) {
 		while (skip < len && (p[skip] == ' ' || p[skip] == '\t'))
 			skip++;
-		while (len > skip && (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
+		while (len > skip &&
+		       (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
 			len--;
 		snprintf(rep->proto, sizeof(rep->proto), "%.*s", (int)(len - skip), p + skip);
 	}
@@ -190,8 +191,7 @@ static int client_http_error(struct client *c, const char *what, const struct cl
 }
 
 /* A 200 or 409 must come from a daemon that speaks our protocol. */
-static int client_check_protocol(struct client *c, const struct client_reply *rep,
-				 struct err *e)
+static int client_check_protocol(struct client *c, const struct client_reply *rep, struct err *e)
 {
 	char want[16];
 
@@ -235,8 +235,8 @@ out:
 	return r;
 }
 
-static int client_post_job(struct client *c, const void *body, size_t len,
-			   struct client_reply *rep, struct err *e)
+static int client_post_job(struct client *c, const void *body, size_t len, struct client_reply *rep,
+			   struct err *e)
 {
 	client_setup(c, ROUTE_JOB, rep);
 	c->api->easy_setopt(c->h, CURLOPT_POST, 1L);
@@ -287,9 +287,8 @@ static int client_handle_missing(struct client *c, const struct client_reply *re
 	return client_put_toolchain(c, tool_path, toolchain, e);
 }
 
-int client_submit(struct client *c, const char *tool_path, const char *toolchain,
-		  const void *body, size_t len, size_t max_answer, struct buf *ret_answer,
-		  struct err *e)
+int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
+		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e)
 {
 	struct client_reply rep;
 	int uploaded = 0, resent = 0, r = -1;

@@ -31,8 +31,7 @@ void client_free(struct client *c);
  * whose SHA-256 is toolchain, uploaded when the dispatcher lacks it. The
  * body stays borrowed for the call.
  */
-int client_submit(struct client *c, const char *tool_path, const char *toolchain,
-		  const void *body, size_t len, size_t max_answer, struct buf *ret_answer,
-		  struct err *e);
+int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
+		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e);
 
 #endif

@@ -18,16 +18,16 @@ static const struct curlapi_sym {
 	const char *name;
 	size_t off;
 } curlapi_syms[] = {
-	{"curl_global_init", offsetof(struct curlapi, global_init)},
-	{"curl_easy_init", offsetof(struct curlapi, easy_init)},
-	{"curl_easy_cleanup", offsetof(struct curlapi, easy_cleanup)},
-	{"curl_easy_reset", offsetof(struct curlapi, easy_reset)},
-	{"curl_easy_setopt", offsetof(struct curlapi, easy_setopt)},
-	{"curl_easy_perform", offsetof(struct curlapi, easy_perform)},
-	{"curl_easy_getinfo", offsetof(struct curlapi, easy_getinfo)},
-	{"curl_easy_strerror", offsetof(struct curlapi, easy_strerror)},
-	{"curl_slist_append", offsetof(struct curlapi, slist_append)},
-	{"curl_slist_free_all", offsetof(struct curlapi, slist_free_all)},
+    {"curl_global_init", offsetof(struct curlapi, global_init)},
+    {"curl_easy_init", offsetof(struct curlapi, easy_init)},
+    {"curl_easy_cleanup", offsetof(struct curlapi, easy_cleanup)},
+    {"curl_easy_reset", offsetof(struct curlapi, easy_reset)},
+    {"curl_easy_setopt", offsetof(struct curlapi, easy_setopt)},
+    {"curl_easy_perform", offsetof(struct curlapi, easy_perform)},
+    {"curl_easy_getinfo", offsetof(struct curlapi, easy_getinfo)},
+    {"curl_easy_strerror", offsetof(struct curlapi, easy_strerror)},
+    {"curl_slist_append", offsetof(struct curlapi, slist_append)},
+    {"curl_slist_free_all", offsetof(struct curlapi, slist_free_all)},
 };
 
 int curlapi_load(const struct curlapi **ret, struct err *e)

@@ -162,7 +162,8 @@ noreturn void fallback_run(const struct settings *s, char *const *tool_argv, con
 {
 	if (!s->fallback) {
 		log_error("%s: %s; GODISTCC_FALLBACK=0, failing", tool_argv[0], reason);
-		fprintf(stderr, "godistcc: error: remote compile failed and GODISTCC_FALLBACK=0: %s\n",
+		fprintf(stderr,
+			"godistcc: error: remote compile failed and GODISTCC_FALLBACK=0: %s\n",
 			reason);
 		exit(1);
 	}

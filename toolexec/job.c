@@ -67,7 +67,7 @@ static int job_find_outputs(struct job *j)
 			return job_local(j, "flag %s has no value", it->flag);
 		if (!(abs = job_resolve(j, it->value)))
 			return -1;
-		j->outputs[j->noutputs++] = abs;
+		j->outputs[j->noutputs++] = (struct job_output){abs, it->value};
 	}
 	return 0;
 }
@@ -107,7 +107,7 @@ void job_free(struct job *j)
 	}
 	free(j->files);
 	for (size_t i = 0; i < j->noutputs; i++)
-		free(j->outputs[i]);
+		free(j->outputs[i].path);
 	free(j->outputs);
 	goargs_free(j->ga);
 	free(j->cwd);
@@ -138,8 +138,7 @@ static int job_add_file(struct job *j, const char *path, int archive, struct buf
 	return 0;
 }
 
-typedef int job_cfg_lister(const char *text, size_t len, struct gocfg_paths *ret,
-			   struct err *e);
+typedef int job_cfg_lister(const char *text, size_t len, struct gocfg_paths *ret, struct err *e);
 
 /* Adds a config file (importcfg, embedcfg) and every file it names. */
 static int job_add_cfg(struct job *j, const char *path, job_cfg_lister *list, int archives)
@@ -389,7 +388,8 @@ static char *job_manifest(const struct job *j, int compress)
 		m = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "protocol",
 			      PROTOCOL_VERSION, "tool", j->tool == GOARGS_ASM ? "asm" : "compile",
 			      "toolchain", j->toolchain, "args", args, "cwd", j->cwd, "env", env,
-			      "files", files, "merge_output", j->merge_output, "compress", compress);
+			      "files", files, "merge_output", j->merge_output, "compress",
+			      compress);
 		args = env = files = NULL;
 	}
 	if (m)

@@ -41,9 +41,9 @@ static const struct shim_command {
 	int (*run)(int argc, char **argv);
 	const char *help; /* NULL: an alias, not listed */
 } shim_commands[] = {
-	{"--help", shim_help, "print this help and exit"},
-	{"-h", shim_help, NULL},
-	{"--version", shim_version, "print the version and the protocol version, and exit"},
+    {"--help", shim_help, "print this help and exit"},
+    {"-h", shim_help, NULL},
+    {"--version", shim_version, "print the version and the protocol version, and exit"},
 };
 
 #define SHIM_NCOMMANDS (sizeof(shim_commands) / sizeof(shim_commands[0]))
@@ -121,8 +121,7 @@ static long shim_ms_since(const struct timespec *t0)
 
 /* Sends the job and parses the answer. Fails with j->local_reason set when
  * the job should simply run locally, otherwise with e naming the trouble. */
-static int shim_remote(const struct settings *s, struct job *j, struct answer **ret,
-		       struct err *e)
+static int shim_remote(const struct settings *s, struct job *j, struct answer **ret, struct err *e)
 {
 	struct client *c = NULL;
 	struct buf reply;

@@ -23,32 +23,34 @@ struct settings_row {
 	size_t off;
 };
 
+/* clang-format off */
 #define ROW(n, t, d, v, h, f) {n, t, d, v, h, offsetof(struct settings, f)}
+/* clang-format on */
 static const struct settings_row settings_rows[] = {
-	ROW("dispatcher", CONFIG_STRING, GODISTCC_DEFAULT_DISPATCHER, "GODISTCC_DISPATCHER",
-	    "URL of the dispatch daemon (dispatchd) that runs compile jobs", dispatcher),
-	ROW("fallback", CONFIG_BOOL, "1", "GODISTCC_FALLBACK",
-	    "when the dispatcher cannot run a job, run it locally after one warning per go "
-	    "command; 0 makes such failures fail the build instead",
-	    fallback),
-	ROW("asm", CONFIG_STRING, "local", "GODISTCC_ASM",
-	    "where asm jobs run: local (they take ~10 ms) or remote", asm_mode),
-	ROW("timeout", CONFIG_INT, "900", "GODISTCC_TIMEOUT",
-	    "seconds one remote job may take, queueing included", timeout_s),
-	ROW("connect_timeout_ms", CONFIG_INT, "2000", "GODISTCC_CONNECT_TIMEOUT_MS",
-	    "milliseconds to wait for a connection to the dispatcher", connect_timeout_ms),
-	ROW("compress", CONFIG_STRING, "auto", "GODISTCC_COMPRESS",
-	    "zstd-compress job and answer bundles: always, never, or auto (never for a "
-	    "loopback dispatcher, always otherwise)",
-	    compress),
-	ROW("cache_dir", CONFIG_STRING, NULL, "GODISTCC_CACHE_DIR",
-	    "directory for the toolchain hash cache (default $XDG_CACHE_HOME/godistcc or "
-	    "~/.cache/godistcc)",
-	    cache_dir),
-	ROW("log", CONFIG_STRING, NULL, "GODISTCC_LOG",
-	    "file to append log lines to (default: none, the shim is silent)", log_path),
-	ROW("log_level", CONFIG_STRING, "info", "GODISTCC_LOG_LEVEL",
-	    "error, warn, info or debug", log_level),
+    ROW("dispatcher", CONFIG_STRING, GODISTCC_DEFAULT_DISPATCHER, "GODISTCC_DISPATCHER",
+	"URL of the dispatch daemon (dispatchd) that runs compile jobs", dispatcher),
+    ROW("fallback", CONFIG_BOOL, "1", "GODISTCC_FALLBACK",
+	"when the dispatcher cannot run a job, run it locally after one warning per go "
+	"command; 0 makes such failures fail the build instead",
+	fallback),
+    ROW("asm", CONFIG_STRING, "local", "GODISTCC_ASM",
+	"where asm jobs run: local (they take ~10 ms) or remote", asm_mode),
+    ROW("timeout", CONFIG_INT, "900", "GODISTCC_TIMEOUT",
+	"seconds one remote job may take, queueing included", timeout_s),
+    ROW("connect_timeout_ms", CONFIG_INT, "2000", "GODISTCC_CONNECT_TIMEOUT_MS",
+	"milliseconds to wait for a connection to the dispatcher", connect_timeout_ms),
+    ROW("compress", CONFIG_STRING, "auto", "GODISTCC_COMPRESS",
+	"zstd-compress job and answer bundles: always, never, or auto (never for a "
+	"loopback dispatcher, always otherwise)",
+	compress),
+    ROW("cache_dir", CONFIG_STRING, NULL, "GODISTCC_CACHE_DIR",
+	"directory for the toolchain hash cache (default $XDG_CACHE_HOME/godistcc or "
+	"~/.cache/godistcc)",
+	cache_dir),
+    ROW("log", CONFIG_STRING, NULL, "GODISTCC_LOG",
+	"file to append log lines to (default: none, the shim is silent)", log_path),
+    ROW("log_level", CONFIG_STRING, "info", "GODISTCC_LOG_LEVEL", "error, warn, info or debug",
+	log_level),
 };
 #undef ROW
 
@@ -59,8 +61,8 @@ static void settings_table(struct settings *s, struct config_opt tab[SETTINGS_NR
 	for (size_t i = 0; i < SETTINGS_NROWS; i++) {
 		const struct settings_row *r = &settings_rows[i];
 
-		tab[i] = (struct config_opt){r->name, r->type, r->def, r->env, r->help,
-					     (char *)s + r->off};
+		tab[i] = (struct config_opt){r->name, r->type, r->def,
+					     r->env,  r->help, (char *)s + r->off};
 	}
 	tab[SETTINGS_NROWS] = (struct config_opt){0};
 }

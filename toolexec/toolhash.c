@@ -49,7 +49,7 @@ static int toolhash_line_match(const char *line, const struct toolhash_key *want
 	int n = 0;
 
 	if (sscanf(line, "%ju %ju %ju %ju %64s %n", &k.dev, &k.ino, &k.size, &k.mtime_ns, h, &n) <
-		    5 ||
+		5 ||
 	    n == 0 || !hash_is_valid(h) || !toolhash_key_eq(&k, want))
 		return -1;
 	memcpy(hex, h, sizeof(h));
@@ -83,8 +83,8 @@ static int toolhash_lookup(const struct buf *text, const struct toolhash_key *ke
 static void toolhash_append(const char *file, const struct toolhash_key *k, const char *hex,
 			    const char *tool_path)
 {
-	char *line = xasprintf("%ju %ju %ju %ju %s %s\n", k->dev, k->ino, k->size, k->mtime_ns,
-			       hex, tool_path);
+	char *line = xasprintf("%ju %ju %ju %ju %s %s\n", k->dev, k->ino, k->size, k->mtime_ns, hex,
+			       tool_path);
 	size_t len = strlen(line);
 	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
