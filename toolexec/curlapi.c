@@ -38,7 +38,7 @@ int curlapi_load(const struct curlapi **ret, struct err *e)
 		*ret = &curlapi_table;
 		return 0;
 	}
-	if (!(lib = dlopen(CURLAPI_SONAME, RTLD_NOW | RTLD_LOCAL)))
+	if (!(lib = dlopen(CURLAPI_SONAME, RTLD_LAZY | RTLD_LOCAL)))
 		return err_set(e, "cannot load libcurl: %s", dlerror());
 	for (size_t i = 0; i < sizeof(curlapi_syms) / sizeof(curlapi_syms[0]); i++) {
 		void *fn = dlsym(lib, curlapi_syms[i].name);
