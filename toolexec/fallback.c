@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -132,18 +133,55 @@ static int fallback_same_file(int fd, const struct stat *st)
 	return fstat(fd, &mine) == 0 && mine.st_dev == st->st_dev && mine.st_ino == st->st_ino;
 }
 
-/* The go command's stderr when it is a terminal or a pipe we may open, else
- * our own (-1 means: use fd 2). */
-static int fallback_parent_stderr(void)
+/*
+ * The go command's own stderr: the very open file description, shared offset
+ * and all, so that the line lands among the go command's output even in a
+ * file opened without O_APPEND (go build 2>log). Needs ptrace access to the
+ * parent, which Yama's ptrace_scope=1 denies.
+ */
+static int fallback_dup_parent_stderr(pid_t ppid)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+	int pidfd = (int)syscall(SYS_pidfd_open, ppid, 0), fd = -1;
+
+	if (pidfd < 0)
+		return -1;
+	/* Still our parent, so the pidfd is not a reused pid. */
+	if (getppid() == ppid)
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, 2, 0);
+	close(pidfd);
+	return fd;
+#else
+	(void)ppid;
+	return -1;
+#endif
+}
+
+/* The parent's stderr opened anew, when it is a terminal or a pipe (a new
+ * description of a regular file would write at the wrong offset). */
+static int fallback_open_parent_stderr(pid_t ppid)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)getppid());
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)ppid);
 	if (stat(path, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) ||
 	    fallback_same_file(2, &st))
 		return -1;
 	return open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+}
+
+/* Where the warning goes; -1 means our own stderr, the last resort. */
+static int fallback_parent_stderr(void)
+{
+	pid_t ppid = getppid();
+	int fd;
+
+	if (ppid <= 1)
+		return -1;
+	if ((fd = fallback_dup_parent_stderr(ppid)) >= 0)
+		return fd;
+	return fallback_open_parent_stderr(ppid);
 }
 
 static void fallback_warn(const char *reason)
