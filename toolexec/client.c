@@ -15,6 +15,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "settings.h"
+#include "upload.h"
 
 #include "banned.h"
 
@@ -265,10 +266,40 @@ static int client_parse_missing(struct client *c, const struct client_reply *rep
 	return r;
 }
 
-/* Acts on a 409: uploads the toolchain or allows one resend for blobs. */
+/* What a job's 409 answers have made this shim do so far. */
+struct client_dance {
+	int uploaded; /* the toolchain */
+	int deferred; /* re-sent without uploading: another shim had uploaded it */
+	int resent;   /* re-sent because blobs were missing */
+};
+
+/* Uploads the toolchain unless another shim has (then the job is re-sent
+ * once without it, and uploaded only if the dispatcher still lacks it). */
+static int client_provide_toolchain(struct client *c, const char *tool_path, const char *toolchain,
+				    struct client_dance *d, struct err *e)
+{
+	struct upload_lock *l;
+	int r = 0;
+
+	if (d->uploaded)
+		return err_set(e, "dispatcher %s still lacks toolchain %s after its upload",
+			       c->s->dispatcher, toolchain);
+	l = upload_lock_take(c->s->dispatcher, toolchain);
+	if (upload_lock_is_done(l) && !d->deferred) {
+		d->deferred = 1;
+	} else {
+		d->uploaded = 1;
+		if ((r = client_put_toolchain(c, tool_path, toolchain, e)) == 0)
+			upload_lock_mark_done(l);
+	}
+	upload_lock_release(l);
+	return r;
+}
+
+/* Acts on a 409: provides the toolchain or allows one resend for blobs. */
 static int client_handle_missing(struct client *c, const struct client_reply *rep,
-				 const char *tool_path, const char *toolchain, int *uploaded,
-				 int *resent, struct err *e)
+				 const char *tool_path, const char *toolchain,
+				 struct client_dance *d, struct err *e)
 {
 	int need_toolchain = 0;
 	size_t nblobs = 0;
@@ -276,22 +307,20 @@ static int client_handle_missing(struct client *c, const struct client_reply *re
 	if (client_parse_missing(c, rep, &need_toolchain, &nblobs, e) < 0)
 		return -1;
 	/* Every blob travels with the first request: a list means trouble. */
-	if (nblobs && (*resent)++)
+	if (nblobs && d->resent++)
 		return err_set(e, "dispatcher %s still lacks %zu blob(s) after a resend",
 			       c->s->dispatcher, nblobs);
 	if (!need_toolchain)
 		return 0;
-	if ((*uploaded)++)
-		return err_set(e, "dispatcher %s still lacks toolchain %s after its upload",
-			       c->s->dispatcher, toolchain);
-	return client_put_toolchain(c, tool_path, toolchain, e);
+	return client_provide_toolchain(c, tool_path, toolchain, d, e);
 }
 
 int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
 		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e)
 {
 	struct client_reply rep;
-	int uploaded = 0, resent = 0, r = -1;
+	struct client_dance dance = {0};
+	int r = -1;
 
 	client_reply_init(&rep, max_answer);
 	for (int attempt = 0; attempt < CLIENT_MAX_ATTEMPTS; attempt++) {
@@ -311,7 +340,7 @@ int client_submit(struct client *c, const char *tool_path, const char *toolchain
 			buf_init(&rep.body);
 			goto out;
 		}
-		r = client_handle_missing(c, &rep, tool_path, toolchain, &uploaded, &resent, e);
+		r = client_handle_missing(c, &rep, tool_path, toolchain, &dance, e);
 		if (r < 0)
 			goto out;
 	}

@@ -3,7 +3,8 @@
 /*
  * The shim's side of the HTTP protocol (PROTOCOL, libcurl easy API): submits
  * one job to the dispatcher and answers "409 missing" by uploading the
- * toolchain or re-sending, at most CLIENT_MAX_ATTEMPTS job requests in all.
+ * toolchain (once among concurrent shims: upload.h) or re-sending, at most
+ * CLIENT_MAX_ATTEMPTS job requests in all.
  * Every failure is infrastructure trouble and its message names the
  * dispatcher and the cause, ready for a one-line warning, e.g.
  * "dispatcher http://127.0.0.1:3633 unreachable (Connection refused)".

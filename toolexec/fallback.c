@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "rundir.h"
 #include "settings.h"
 
 #include "banned.h"
@@ -55,30 +56,6 @@ static int fallback_start_time(pid_t pid, uintmax_t *ret_start)
 	return sscanf(p, " %ju", ret_start) == 1 ? 0 : -1;
 }
 
-/* The per-user runtime directory, created 0700; NULL if it cannot be made
- * or is not safely ours. Caller frees. */
-static char *fallback_runtime_dir(void)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	char *dir;
-	struct stat st;
-
-	if (xdg && xdg[0] == '/')
-		dir = xasprintf("%s/godistcc", xdg);
-	else
-		dir = xasprintf("/tmp/godistcc-%ju", (uintmax_t)getuid());
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		goto fail;
-	/* In a shared /tmp another user could have made it first. */
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & 0077))
-		goto fail;
-	return dir;
-fail:
-	free(dir);
-	return NULL;
-}
-
 /* Removes markers whose go command is gone (pid dead or reused). */
 static void fallback_prune(const char *dir)
 {
@@ -110,7 +87,7 @@ static int fallback_claim_warning(void)
 	char *dir = NULL, *marker = NULL;
 	int fd, first = 1;
 
-	if (fallback_start_time(ppid, &start) < 0 || !(dir = fallback_runtime_dir()))
+	if (fallback_start_time(ppid, &start) < 0 || !(dir = rundir_path()))
 		goto out;
 	marker = xasprintf("%s/" FALLBACK_MARKER_PREFIX "%d-%ju", dir, (int)ppid, start);
 	fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -7,14 +7,13 @@
  *
  * The warning for a fallback is printed at most once per go command: the
  * go command is the shim's parent, so the first shim to create the marker
- * file runtime_dir/warned-<ppid>-<parent start time> (O_CREAT|O_EXCL) prints
- * and the others stay quiet. runtime_dir is $XDG_RUNTIME_DIR/godistcc or
- * /tmp/godistcc-<uid>, mode 0700. The warning goes to the go command's own
- * stderr (its open file description, taken with pidfd_getfd(2), or the
- * terminal or pipe reopened through /proc), and to the tool's stderr only
- * when neither works: written there, it becomes part of the compile's
- * output, which the go command caches and replays with every later cache
- * hit.
+ * file <runtime dir>/warned-<ppid>-<parent start time> (O_CREAT|O_EXCL;
+ * rundir.h) prints and the others stay quiet. The warning goes to the go
+ * command's own stderr (its open file description, taken with
+ * pidfd_getfd(2), or the terminal or pipe reopened through /proc), and to
+ * the tool's stderr only when neither works: written there, it becomes part
+ * of the compile's output, which the go command caches and replays with
+ * every later cache hit.
  */
 #include <stdnoreturn.h>
 
