@@ -9,6 +9,7 @@
  * afterwards; the services they point to are thread-safe themselves.
  */
 
+struct janitor;
 struct slots;
 struct stats;
 struct toolchain_store;
@@ -21,6 +22,7 @@ struct dispatchd {
 	struct slots *slots;
 	struct stats *stats;
 	struct toolchain_store *store;
+	struct janitor *janitor; /* removes finished sandboxes */
 	/* An eventfd that becomes readable when running tools must be killed
 	 * (shutdown after the grace period). Jobs poll it, never read it. */
 	int cancel_fd;

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "goargs.h"
 #include "gocfg.h"
+#include "janitor.h"
 #include "jobargs.h"
 #include "log.h"
 #include "manifest.h"
@@ -453,8 +454,9 @@ int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, 
 	if ((r = job_take_slot(d, e)) < 0)
 		goto out;
 	r = job_execute(&j, ret_data, ret_len, e);
-	/* The sandbox goes before the slot, so disk use stays bounded by slots. */
-	sandbox_free(j.sb);
+	/* Removal happens after the answer, off this thread; the janitor's
+	 * bounded backlog keeps disk use bounded by slots. */
+	janitor_discard(d->janitor, j.sb);
 	j.sb = NULL;
 	slots_release(d->slots);
 out:

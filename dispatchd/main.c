@@ -25,6 +25,7 @@
 #include "dispatchd.h"
 #include "err.h"
 #include "fsutil.h"
+#include "janitor.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -411,7 +412,10 @@ static int run(struct err *e)
 	d.slots = slots_new(conf.slots);
 	d.stats = stats_new();
 	d.store = toolchain_store_new(state);
+	d.janitor = janitor_new(conf.slots > 0 ? 2 * (size_t)conf.slots : 1);
 	r = serve(&d, &set, e);
+	janitor_free(d.janitor);
+	d.janitor = NULL;
 	if (r == 0 && (state_fresh_dir(state, "jobs", 0755, e) < 0 ||
 		       state_fresh_dir(state, "tmp", 0700, e) < 0))
 		r = -1;
