@@ -191,6 +191,14 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 	dir = xstrdup(path);
 	while (len > 1 && dir[len - 1] == '/')
 		dir[--len] = '\0';
+	/* Usually the parent exists (or the whole path does): one mkdir(2)
+	 * instead of one per component, which matters per staged file. */
+	if (mkdir(dir, mode) == 0)
+		goto out;
+	if (errno == EEXIST) {
+		r = fs_mkdir_one(dir, mode, e);
+		goto out;
+	}
 	/* Create each prefix ending before a '/' (and the whole path). */
 	for (size_t i = 1; i <= len && r == 0; i++) {
 		if ((dir[i] != '/' && dir[i] != '\0') || dir[i - 1] == '/')
@@ -200,6 +208,7 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 		r = fs_mkdir_one(dir, mode, e);
 		dir[i] = c;
 	}
+out:
 	free(dir);
 	return r;
 }
