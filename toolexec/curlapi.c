@@ -1,6 +1,7 @@
 #include "curlapi.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -30,14 +31,19 @@ static const struct curlapi_sym {
     {"curl_slist_free_all", offsetof(struct curlapi, slist_free_all)},
 };
 
-int curlapi_load(const struct curlapi **ret, struct err *e)
+/* A load started early by curlapi_preload(), on its own thread. */
+static struct {
+	pthread_t thread;
+	int started;
+	int rc;
+	long init_flags;
+	struct err e;
+} curlapi_bg = {.init_flags = CURL_GLOBAL_DEFAULT};
+
+static int curlapi_do_load(struct err *e)
 {
 	void *lib;
 
-	if (curlapi_loaded) {
-		*ret = &curlapi_table;
-		return 0;
-	}
 	if (!(lib = dlopen(CURLAPI_SONAME, RTLD_LAZY | RTLD_LOCAL)))
 		return err_set(e, "cannot load libcurl: %s", dlerror());
 	for (size_t i = 0; i < sizeof(curlapi_syms) / sizeof(curlapi_syms[0]); i++) {
@@ -49,9 +55,37 @@ int curlapi_load(const struct curlapi **ret, struct err *e)
 		 * pointer; copy the bytes to say so without a cast warning. */
 		memcpy((char *)&curlapi_table + curlapi_syms[i].off, &fn, sizeof(fn));
 	}
-	if (curlapi_table.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (curlapi_table.global_init(curlapi_bg.init_flags) != CURLE_OK)
 		return err_set(e, "libcurl initialisation failed");
 	curlapi_loaded = 1;
+	return 0;
+}
+
+static void *curlapi_bg_main(void *arg)
+{
+	(void)arg;
+	curlapi_bg.rc = curlapi_do_load(&curlapi_bg.e);
+	return NULL;
+}
+
+void curlapi_preload(int tls)
+{
+	if (curlapi_loaded || curlapi_bg.started)
+		return;
+	curlapi_bg.init_flags = tls ? CURL_GLOBAL_DEFAULT : CURL_GLOBAL_NOTHING;
+	curlapi_bg.started = pthread_create(&curlapi_bg.thread, NULL, curlapi_bg_main, NULL) == 0;
+}
+
+int curlapi_load(const struct curlapi **ret, struct err *e)
+{
+	if (curlapi_bg.started) {
+		pthread_join(curlapi_bg.thread, NULL);
+		curlapi_bg.started = 0;
+		if (curlapi_bg.rc < 0)
+			return err_set(e, "%s", err_msg(&curlapi_bg.e));
+	}
+	if (!curlapi_loaded && curlapi_do_load(e) < 0)
+		return -1;
 	*ret = &curlapi_table;
 	return 0;
 }

@@ -25,6 +25,15 @@ struct curlapi {
 	void (*slist_free_all)(struct curl_slist *l);
 };
 
+/*
+ * Starts loading libcurl on a thread of its own, so that the ~30 libraries
+ * are mapped while the caller collects and hashes the job's inputs; tls says
+ * whether TLS will be needed (without it curl_global_init() skips OpenSSL's
+ * set-up). curlapi_load() waits for it. Without this call curlapi_load()
+ * loads on the calling thread.
+ */
+void curlapi_preload(int tls);
+
 /* Loads libcurl (once per process; later calls return the same table).
  * The table is borrowed for the life of the process. */
 int curlapi_load(const struct curlapi **ret, struct err *e);

@@ -19,6 +19,7 @@
 #include "answer.h"
 #include "buf.h"
 #include "client.h"
+#include "curlapi.h"
 #include "err.h"
 #include "fallback.h"
 #include "fsutil.h"
@@ -134,6 +135,7 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 
 	buf_init(&reply);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	curlapi_preload(strncmp(s->dispatcher, "https:", 6) == 0);
 	if (job_collect(j) < 0)
 		goto out;
 	t_collect = shim_ms_since(&t0);

@@ -55,7 +55,10 @@ noreturn void replay_exit(int exit_code, int sig)
 		sigaddset(&set, sig);
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
 		raise(sig);
-		exit(128 + sig); /* the signal's default is to be ignored */
+		_exit(128 + sig); /* the signal's default is to be ignored */
 	}
-	exit(exit_code);
+	/* Everything went out with write(2); skipping the atexit handlers of
+	 * libcrypto, libcurl and the 45-odd libraries they pulled in saves a
+	 * measurable part of a millisecond per job. */
+	_exit(exit_code);
 }
