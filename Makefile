@@ -12,8 +12,9 @@ ifneq ($(CI),)
 WERROR   ?= -Werror
 endif
 OPT      ?= -O2 -g
-CFLAGS   += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -MMD -MP -Icommon \
+BASE_CFLAGS = -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) -Icommon \
             $(shell pkg-config --cflags $(PKGS))
+CFLAGS   += $(BASE_CFLAGS) -MMD -MP
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -26,6 +27,10 @@ SHIM_OBJ   = $(patsubst %.c,%.o,$(wildcard toolexec/*.c))
 DAEMON_OBJ = $(patsubst %.c,%.o,$(wildcard dispatchd/*.c))
 UNIT_SRC   = $(wildcard t/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:t/unit/%.c=t/unit/bin/%)
+# The unit tests again, built from source with AddressSanitizer and
+# UndefinedBehaviorSanitizer into their own directory (no shared objects).
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_ASAN_BIN = $(UNIT_SRC:t/unit/%.c=t/unit/bin-asan/%)
 
 all: bin/godistcc bin/dispatchd
 
@@ -38,7 +43,7 @@ bin/godistcc: $(SHIM_OBJ) common/libcommon.a | bin
 bin/dispatchd: $(DAEMON_OBJ) common/libcommon.a | bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin t/unit/bin:
+bin t/unit/bin t/unit/bin-asan:
 	mkdir -p $@
 
 t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
@@ -47,10 +52,17 @@ t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
+t/unit/bin-asan/%: t/unit/%.c $(COMMON_SRC) $(wildcard common/*.h) | t/unit/bin-asan
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(COMMON_SRC) $(LDLIBS) -lcriterion
+
+unit-sanitize: $(UNIT_ASAN_BIN)
+	@set -e; for t in $(UNIT_ASAN_BIN); do echo "== $$t (asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
+
 integration: all
 	t/integration/run
 
-check: all unit integration
+check: all unit unit-sanitize integration
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
@@ -59,7 +71,7 @@ install: all
 	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf bin t/unit/bin common/libcommon.a */*.o */*.d
+	rm -rf bin t/unit/bin t/unit/bin-asan common/libcommon.a */*.o */*.d
 
-.PHONY: all unit integration check install clean
+.PHONY: all unit unit-sanitize integration check install clean
 -include $(COMMON_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what godistcc needs to build and test, on Debian or Ubuntu.
-# Skips apt entirely when everything is already there.
+# Installs what godistcc needs to build and test, on Debian or Ubuntu, with
+# apt-get. Skips apt entirely when everything is already installed; used by
+# contrib/quickstart.sh and .ci/run.
 set -euo pipefail
 
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzstd-dev
@@ -9,7 +10,11 @@ pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzstd-dev
 
 missing=()
 for p in "${pkgs[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    # dpkg -s succeeds for removed-but-configured packages too; require the
+    # "install ok installed" state.
+    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
+        missing+=("$p")
+    fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -18,4 +23,4 @@ echo "deps: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 $sudo apt-get update
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
