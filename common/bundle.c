@@ -422,15 +422,30 @@ static int bundle_check_entry(struct bundle_reader *r, struct archive_entry *ent
 	return 0;
 }
 
+/* How much of an entry the reader reserves ahead of data that has arrived. */
+#define BUNDLE_READ_STEP (1u << 20)
+
+/*
+ * The buffer grows with the data that actually arrives, not with the size
+ * the header declares: a header of a few bytes may declare an entry as large
+ * as the limits allow, and the stream may then end.
+ */
 static int bundle_read_data(struct bundle_reader *r, const char *name, size_t size, struct err *e)
 {
 	buf_reset(&r->data);
-	buf_grow(&r->data, size);
 	while (r->data.len < size) {
-		la_ssize_t n =
-		    archive_read_data(r->a, r->data.data + r->data.len, size - r->data.len);
-		if (n < 0)
-			return bundle_read_fail(r, "reading entry data", e);
+		size_t want = size - r->data.len;
+
+		if (want > BUNDLE_READ_STEP)
+			want = BUNDLE_READ_STEP;
+		buf_grow(&r->data, want);
+		la_ssize_t n = archive_read_data(r->a, r->data.data + r->data.len, want);
+		if (n < 0) {
+			char what[BUNDLE_NAME_MAX + 32];
+
+			snprintf(what, sizeof(what), "reading entry '%s'", name);
+			return bundle_read_fail(r, what, e);
+		}
 		if (n == 0)
 			return err_set(e, "bundle: entry '%s' is truncated", name);
 		r->data.len += (size_t)n;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <zstd.h>
 
 #include "buf.h"
@@ -618,6 +619,41 @@ Test(bundle, header_bomb_stops_at_stream_cap, .timeout = 60)
 	expect_reject(bomb.data, bomb.len, &lim,
 		      "past the 1048576-byte total limit plus tar headers");
 	buf_release(&bomb);
+}
+
+/*
+ * A plain tar header that declares a 1 GiB entry, followed by only one block
+ * of data: a request of a few hundred bytes. The reader must not reserve the
+ * declared size before the data arrives. Outside AddressSanitizer (which
+ * reserves terabytes of shadow memory) the address space is capped at 512 MiB,
+ * so a reservation would abort the test instead of failing the read.
+ */
+Test(bundle, declared_size_is_not_reserved_up_front)
+{
+	unsigned char t[3 * 512] = {0};
+	struct bundle_limits lim = {
+	    .max_entries = 16, .max_entry_size = 2u << 30, .max_total = 2u << 30};
+	unsigned sum = 0;
+
+#ifndef __SANITIZE_ADDRESS__
+	struct rlimit as = {512u << 20, 512u << 20};
+	cr_assert_eq(setrlimit(RLIMIT_AS, &as), 0);
+#endif
+	memcpy(t, "out/0", 5);
+	tar_octal((char *)t + 100, 8, 0644);
+	tar_octal((char *)t + 108, 8, 0);
+	tar_octal((char *)t + 116, 8, 0);
+	tar_octal((char *)t + 124, 12, 1ull << 30);
+	tar_octal((char *)t + 136, 12, 0);
+	t[156] = '0';
+	memcpy(t + 257, "ustar", 6);
+	memcpy(t + 263, "00", 2);
+	memset(t + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += t[i];
+	snprintf((char *)t + 148, 8, "%06o", sum);
+	memset(t + 512, 'x', 1024);
+	expect_reject(t, sizeof(t), &lim, "out/0");
 }
 
 Test(bundle, zstd_frame_with_huge_window_is_refused)
