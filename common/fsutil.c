@@ -164,20 +164,26 @@ out:
 	return r;
 }
 
-static int fs_mkdir_one(const char *dir, mode_t mode, struct err *e)
+/* After mkdir(2) said EEXIST: fine if dir is a directory. */
+static int fs_check_dir(const char *dir, struct err *e)
 {
 	struct stat st;
 
-	if (mkdir(dir, mode) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return err_errno(e, errno, "%s: mkdir", dir);
 	/* stat, not lstat: a symlink to a directory is as good as one. */
 	if (stat(dir, &st) < 0)
 		return err_errno(e, errno, "%s: stat", dir);
 	if (!S_ISDIR(st.st_mode))
 		return err_set(e, "%s: exists and is not a directory", dir);
 	return 0;
+}
+
+static int fs_mkdir_one(const char *dir, mode_t mode, struct err *e)
+{
+	if (mkdir(dir, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return err_errno(e, errno, "%s: mkdir", dir);
+	return fs_check_dir(dir, e);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
@@ -196,7 +202,7 @@ int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 	if (mkdir(dir, mode) == 0)
 		goto out;
 	if (errno == EEXIST) {
-		r = fs_mkdir_one(dir, mode, e);
+		r = fs_check_dir(dir, e);
 		goto out;
 	}
 	/* Create each prefix ending before a '/' (and the whole path). */

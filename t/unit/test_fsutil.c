@@ -185,6 +185,11 @@ Test(fsutil, mkdir_p_and_parent)
 	cr_assert_eq(fs_write_file(blocker, "", 0, 0644, NULL), 0);
 	cr_assert_lt(fs_mkdir_p(under, 0755, &e), 0);
 	cr_assert(strstr(err_msg(&e), "not a directory") != NULL, "%s", err_msg(&e));
+	/* The path itself is a file: mkdir says EEXIST, which is not enough. */
+	err_clear(&e);
+	cr_assert_lt(fs_mkdir_p(blocker, 0755, &e), 0);
+	cr_assert(strstr(err_msg(&e), "exists and is not a directory") != NULL, "%s",
+		  err_msg(&e));
 	free(deep);
 	free(file);
 	free(parent);
