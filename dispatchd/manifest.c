@@ -23,10 +23,13 @@ void manifest_free(struct manifest *m)
 	for (size_t i = 0; i < m->nenv; i++)
 		free(m->env[i]);
 	free(m->env);
-	for (size_t i = 0; i < m->nfiles; i++)
+	for (size_t i = 0; i < m->nfiles; i++) {
 		free(m->files[i].path);
+		free(m->files[i].text);
+	}
 	free(m->files);
 	free(m->cwd);
+	free(m->tool_path);
 	free(m);
 }
 
@@ -73,9 +76,34 @@ static int manifest_parse_protocol(const json_t *root, struct err *e)
 	return 0;
 }
 
-static int manifest_parse_tool(const json_t *root, struct manifest *m, struct err *e)
+static int manifest_parse_toolchain(const json_t *root, struct manifest *m, struct err *e)
 {
-	const char *tool, *tc;
+	const char *tc;
+
+	if (json_text(json_object_get(root, "toolchain"), "toolchain", &tc, e) < 0)
+		return -1;
+	if (!hash_is_valid(tc))
+		return err_set(e, "manifest: toolchain: not a SHA-256 in lower-case hex");
+	memcpy(m->toolchain, tc, HASH_HEX_LEN + 1);
+	return 0;
+}
+
+static int manifest_parse_tool_path(const json_t *root, struct manifest *m, struct err *e)
+{
+	const char *path;
+
+	if (json_text(json_object_get(root, "tool_path"), "tool_path", &path, e) < 0)
+		return -1;
+	if (!fs_path_is_clean_abs(path))
+		return err_set(e, "manifest: tool_path: \"%s\" is not a clean absolute path",
+			       path);
+	m->tool_path = xstrdup(path);
+	return 0;
+}
+
+static int manifest_parse_tool(const json_t *root, struct manifest *m, int local, struct err *e)
+{
+	const char *tool;
 
 	if (json_text(json_object_get(root, "tool"), "tool", &tool, e) < 0)
 		return -1;
@@ -86,12 +114,7 @@ static int manifest_parse_tool(const json_t *root, struct manifest *m, struct er
 	else
 		return err_set(e, "manifest: tool: \"%s\" is neither \"compile\" nor \"asm\"",
 			       tool);
-	if (json_text(json_object_get(root, "toolchain"), "toolchain", &tc, e) < 0)
-		return -1;
-	if (!hash_is_valid(tc))
-		return err_set(e, "manifest: toolchain: not a SHA-256 in lower-case hex");
-	memcpy(m->toolchain, tc, HASH_HEX_LEN + 1);
-	return 0;
+	return local ? manifest_parse_tool_path(root, m, e) : manifest_parse_toolchain(root, m, e);
 }
 
 static int manifest_parse_args(const json_t *root, struct manifest *m, struct err *e)
@@ -161,10 +184,47 @@ static int manifest_parse_env(const json_t *root, struct manifest *m, struct err
 	return 0;
 }
 
-static int manifest_parse_file(const json_t *v, size_t i, struct manifest_file *f, struct err *e)
+static int manifest_parse_blob(const json_t *v, size_t i, struct manifest_file *f, struct err *e)
 {
 	char what[48];
-	const char *path, *blob;
+	const char *blob;
+
+	snprintf(what, sizeof(what), "files[%zu].blob", i);
+	if (json_text(json_object_get(v, "blob"), what, &blob, e) < 0)
+		return -1;
+	if (!hash_is_valid(blob))
+		return err_set(e, "manifest: %s: not a SHA-256 in lower-case hex", what);
+	memcpy(f->blob, blob, HASH_HEX_LEN + 1);
+	return 0;
+}
+
+/* A local file: its text, or nothing (it is then linked). The text may be
+ * as long as the request allows (MANIFEST_MAX_BYTES); jansson has already
+ * refused NUL bytes, as the tools' text files hold none. */
+static int manifest_parse_text(const json_t *v, size_t i, struct manifest_file *f, struct err *e)
+{
+	const json_t *text = json_object_get(v, "text");
+
+	if (json_object_get(v, "blob"))
+		return err_set(e, "manifest: files[%zu].blob: not used on the local socket "
+				  "(send \"text\", or nothing to have the file linked)",
+			       i);
+	if (!text) {
+		f->link = 1;
+		return 0;
+	}
+	if (!json_is_string(text))
+		return err_set(e, "manifest: files[%zu].text: not a string", i);
+	f->text_len = json_string_length(text);
+	f->text = xstrndup(json_string_value(text), f->text_len);
+	return 0;
+}
+
+static int manifest_parse_file(const json_t *v, size_t i, int local, struct manifest_file *f,
+			       struct err *e)
+{
+	char what[48];
+	const char *path;
 
 	if (!json_is_object(v))
 		return err_set(e, "manifest: files[%zu]: not an object", i);
@@ -173,13 +233,9 @@ static int manifest_parse_file(const json_t *v, size_t i, struct manifest_file *
 		return -1;
 	if (!fs_path_is_clean_abs(path))
 		return err_set(e, "manifest: %s: \"%s\" is not a clean absolute path", what, path);
-	snprintf(what, sizeof(what), "files[%zu].blob", i);
-	if (json_text(json_object_get(v, "blob"), what, &blob, e) < 0)
+	if ((local ? manifest_parse_text : manifest_parse_blob)(v, i, f, e) < 0)
 		return -1;
-	if (!hash_is_valid(blob))
-		return err_set(e, "manifest: %s: not a SHA-256 in lower-case hex", what);
 	f->path = xstrdup(path);
-	memcpy(f->blob, blob, HASH_HEX_LEN + 1);
 	return 0;
 }
 
@@ -254,7 +310,7 @@ static int manifest_check_layout(const struct manifest *m, struct err *e)
 	return 0;
 }
 
-static int manifest_parse_files(const json_t *root, struct manifest *m, struct err *e)
+static int manifest_parse_files(const json_t *root, struct manifest *m, int local, struct err *e)
 {
 	const json_t *arr = json_object_get(root, "files");
 	size_t n;
@@ -267,7 +323,7 @@ static int manifest_parse_files(const json_t *root, struct manifest *m, struct e
 			       MANIFEST_MAX_FILES);
 	m->files = xcalloc(n ? n : 1, sizeof(*m->files));
 	for (size_t i = 0; i < n; i++) {
-		if (manifest_parse_file(json_array_get(arr, i), i, &m->files[i], e) < 0)
+		if (manifest_parse_file(json_array_get(arr, i), i, local, &m->files[i], e) < 0)
 			return -1;
 		m->nfiles++;
 	}
@@ -275,20 +331,22 @@ static int manifest_parse_files(const json_t *root, struct manifest *m, struct e
 	return manifest_check_layout(m, e);
 }
 
-static int manifest_parse_root(const json_t *root, struct manifest *m, struct err *e)
+static int manifest_parse_root(const json_t *root, struct manifest *m, int local, struct err *e)
 {
 	if (!json_is_object(root))
 		return err_set(e, "manifest: not a JSON object");
-	if (manifest_parse_protocol(root, e) < 0 || manifest_parse_tool(root, m, e) < 0 ||
+	if (manifest_parse_protocol(root, e) < 0 || manifest_parse_tool(root, m, local, e) < 0 ||
 	    manifest_parse_args(root, m, e) < 0 || manifest_parse_cwd(root, m, e) < 0 ||
-	    manifest_parse_env(root, m, e) < 0 || manifest_parse_files(root, m, e) < 0 ||
-	    json_bool_field(root, "merge_output", &m->merge_output, e) < 0 ||
-	    json_bool_field(root, "compress", &m->compress, e) < 0)
+	    manifest_parse_env(root, m, e) < 0 || manifest_parse_files(root, m, local, e) < 0 ||
+	    json_bool_field(root, "merge_output", &m->merge_output, e) < 0)
+		return -1;
+	if (!local && json_bool_field(root, "compress", &m->compress, e) < 0)
 		return -1;
 	return 0;
 }
 
-int manifest_parse(const char *text, size_t len, struct manifest **ret, struct err *e)
+static int manifest_parse_mode(const char *text, size_t len, int local, struct manifest **ret,
+			       struct err *e)
 {
 	struct manifest *m = NULL;
 	json_error_t jerr;
@@ -306,7 +364,7 @@ int manifest_parse(const char *text, size_t len, struct manifest **ret, struct e
 		goto out;
 	}
 	m = xcalloc(1, sizeof(*m));
-	if (manifest_parse_root(root, m, e) < 0)
+	if (manifest_parse_root(root, m, local, e) < 0)
 		goto out;
 	*ret = m;
 	m = NULL;
@@ -315,4 +373,14 @@ out:
 	manifest_free(m);
 	json_decref(root);
 	return r;
+}
+
+int manifest_parse(const char *text, size_t len, struct manifest **ret, struct err *e)
+{
+	return manifest_parse_mode(text, len, 0, ret, e);
+}
+
+int manifest_parse_local(const char *text, size_t len, struct manifest **ret, struct err *e)
+{
+	return manifest_parse_mode(text, len, 1, ret, e);
 }

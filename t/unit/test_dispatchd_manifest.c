@@ -274,3 +274,177 @@ Test(dispatchd_manifest, find_and_conflicts)
 	cr_assert(manifest_dir_conflicts(m, "/src/m/a.go/deeper/still"));
 	manifest_free(m);
 }
+
+/* --- the local socket's request (manifest_parse_local) --- */
+
+/* A valid local request: one linked source, one importcfg with its text. */
+static json_t *good_local(void)
+{
+	return json_pack("{s:i, s:s, s:s, s:[s,s,s,s,s,s,s], s:s, s:{s:s, s:s}, "
+			 "s:[{s:s}, {s:s, s:s}], s:b}",
+			 "protocol", 1, "tool", "compile", "tool_path",
+			 "/usr/local/go/pkg/tool/linux_amd64/compile", "args", "-o",
+			 "/tmp/b/_pkg_.a", "-p", "main", "-importcfg", "/tmp/b/importcfg",
+			 "/src/m/main.go", "cwd", "/src/m", "env", "GOROOT", "/usr/local/go",
+			 "GOOS", "linux", "files", "path", "/src/m/main.go", "path",
+			 "/tmp/b/importcfg", "text", "packagefile fmt=/c/fmt.a\n", "compress", 1);
+}
+
+static struct manifest *parse_local(json_t *obj, struct err *e)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	struct manifest *m = NULL;
+
+	json_decref(obj);
+	cr_assert_not_null(text);
+	if (manifest_parse_local(text, strlen(text), &m, e) < 0)
+		m = NULL;
+	free(text);
+	return m;
+}
+
+static void expect_local_error(json_t *obj, const char *want)
+{
+	struct err e = {0};
+	struct manifest *m = parse_local(obj, &e);
+
+	cr_assert_null(m, "parsed, want an error containing \"%s\"", want);
+	cr_assert(strstr(err_msg(&e), want), "error \"%s\" lacks \"%s\"", err_msg(&e), want);
+}
+
+Test(dispatchd_manifest, local_valid)
+{
+	struct err e = {0};
+	struct manifest *m = parse_local(good_local(), &e);
+	const struct manifest_file *f;
+
+	cr_assert_not_null(m, "%s", err_msg(&e));
+	cr_assert_str_eq(m->tool_path, "/usr/local/go/pkg/tool/linux_amd64/compile");
+	cr_assert_str_eq(m->toolchain, "", "filled in by the job, not the parser");
+	cr_assert_eq(m->compress, 0, "compress is ignored on the local socket");
+	cr_assert_str_eq(m->goroot, "/usr/local/go");
+	cr_assert_eq(m->nfiles, 2);
+	f = manifest_find(m, "/src/m/main.go");
+	cr_assert_not_null(f);
+	cr_assert(f->link);
+	cr_assert_null(f->text);
+	f = manifest_find(m, "/tmp/b/importcfg");
+	cr_assert_not_null(f);
+	cr_assert(!f->link);
+	cr_assert_eq(f->text_len, strlen("packagefile fmt=/c/fmt.a\n"));
+	cr_assert_str_eq(f->text, "packagefile fmt=/c/fmt.a\n");
+	manifest_free(m);
+}
+
+Test(dispatchd_manifest, local_text_exact)
+{
+	const char *text = "# import config\npackagefile \xc3\xa9t\xc3\xa9=/c/x.a\n\n";
+	json_t *o = good_local();
+	json_t *f = json_array_get(json_object_get(o, "files"), 1);
+	struct err e = {0};
+	struct manifest *m;
+
+	json_object_set_new(f, "text", json_string(text));
+	m = parse_local(o, &e);
+	cr_assert_not_null(m, "%s", err_msg(&e));
+	cr_assert_eq(m->files[1].text_len, strlen(text));
+	cr_assert_str_eq(m->files[1].text, text);
+	manifest_free(m);
+	/* jansson refuses \u0000 (JSON_ALLOW_NUL unset): texts are C strings. */
+	o = good_local();
+	f = json_array_get(json_object_get(o, "files"), 1);
+	json_object_set_new(f, "text", json_stringn("a\0b", 3));
+	expect_local_error(o, "manifest: line 1");
+}
+
+Test(dispatchd_manifest, local_tool_path)
+{
+	static const char *const bad[] = {"go/pkg/tool/compile", "/usr/../bin/compile",
+					  "/usr//compile", "/usr/compile/", ""};
+	json_t *o;
+
+	o = good_local();
+	json_object_del(o, "tool_path");
+	expect_local_error(o, "tool_path: not a string");
+	o = good_local();
+	json_object_set_new(o, "tool_path", json_integer(7));
+	expect_local_error(o, "tool_path: not a string");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o = good_local();
+		json_object_set_new(o, "tool_path", json_string(bad[i]));
+		expect_local_error(o, "tool_path: \"");
+	}
+	/* A toolchain hash does not replace tool_path on the socket. */
+	o = good_local();
+	json_object_del(o, "tool_path");
+	json_object_set_new(o, "toolchain", json_string(H1));
+	expect_local_error(o, "tool_path");
+}
+
+Test(dispatchd_manifest, local_files)
+{
+	json_t *o, *files;
+
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_object_set_new(json_array_get(files, 1), "text", json_integer(1));
+	expect_local_error(o, "files[1].text: not a string");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_object_set_new(json_array_get(files, 0), "text", json_null());
+	expect_local_error(o, "files[0].text: not a string");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_array_append_new(files, json_pack("{s:s, s:s}", "path", "/src/m/a.go", "blob", H1));
+	expect_local_error(o, "files[2].blob: not used on the local socket");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_object_set_new(json_array_get(files, 1), "blob", json_string(H1));
+	expect_local_error(o, "files[1].blob: not used on the local socket");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_object_set_new(json_array_get(files, 0), "path", json_string("src/m/main.go"));
+	expect_local_error(o, "files[0].path");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_array_append_new(files, json_pack("{s:s}", "path", "/src/m/main.go"));
+	expect_local_error(o, "\"/src/m/main.go\" listed twice");
+	o = good_local();
+	files = json_object_get(o, "files");
+	json_array_append_new(files, json_pack("{s:s}", "path", "/src/m/main.go/x"));
+	expect_local_error(o, "lies below the file \"/src/m/main.go\"");
+}
+
+Test(dispatchd_manifest, local_shared_checks)
+{
+	json_t *o;
+
+	o = good_local();
+	json_object_set_new(o, "protocol", json_integer(2));
+	expect_local_error(o, "protocol: 2");
+	o = good_local();
+	json_object_set_new(o, "tool", json_string("link"));
+	expect_local_error(o, "tool: \"link\"");
+	o = good_local();
+	json_object_set_new(o, "cwd", json_string("src"));
+	expect_local_error(o, "cwd: \"src\" is not a clean absolute path");
+	o = good_local();
+	json_object_set_new(o, "env", json_string("GOOS=linux"));
+	expect_local_error(o, "env: not an object");
+	o = good_local();
+	json_object_set_new(o, "merge_output", json_string("yes"));
+	expect_local_error(o, "merge_output: not a boolean");
+	o = good_local();
+	json_object_set_new(o, "files", json_null());
+	expect_local_error(o, "files: missing or not an array");
+}
+
+Test(dispatchd_manifest, http_refuses_local_files)
+{
+	json_t *o = good();
+
+	json_object_del(json_array_get(json_object_get(o, "files"), 0), "blob");
+	json_object_set_new(json_array_get(json_object_get(o, "files"), 0), "text",
+			    json_string("x"));
+	expect_error(o, "files[0].blob: not a string");
+}
