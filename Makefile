@@ -2,6 +2,8 @@
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   ?= $(PREFIX)/bin
+# godistcc finds godistcc-http at ../libexec/godistcc/ from its own directory.
+LIBEXECDIR = $(BINDIR)/../libexec
 MANDIR   ?= $(PREFIX)/share/man
 
 CC       ?= cc
@@ -23,7 +25,15 @@ endif
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
-SHIM_OBJ   = $(patsubst %.c,%.o,$(wildcard toolexec/*.c))
+# godistcc: the local-socket path, linked with jansson only (every library
+# more costs each compile job its loading time). godistcc-http: the rest.
+SHIM_OBJ   = $(addprefix toolexec/,main.o shim.o local.o job.o answer.o replay.o \
+               settings.o fallback.o)
+SHIM_LIBS  = $(shell pkg-config --libs jansson)
+HTTP_OBJ   = $(addprefix toolexec/,http_main.o shim.o job.o jobbundle.o answer.o \
+               answer_bundle.o replay.o settings.o fallback.o client.o curlapi.o \
+               toolhash.o upload.o)
+ALL_SHIM_OBJ = $(patsubst %.c,%.o,$(wildcard toolexec/*.c))
 DAEMON_OBJ = $(patsubst %.c,%.o,$(wildcard dispatchd/*.c))
 UNIT_SRC   = $(wildcard t/unit/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:t/unit/%.c=t/unit/bin/%)
@@ -32,18 +42,23 @@ UNIT_BIN   = $(UNIT_SRC:t/unit/%.c=t/unit/bin/%)
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_ASAN_BIN = $(UNIT_SRC:t/unit/%.c=t/unit/bin-asan/%)
 
-all: bin/godistcc bin/dispatchd
+HTTP_HELPER = libexec/godistcc/godistcc-http
+
+all: bin/godistcc $(HTTP_HELPER) bin/dispatchd
 
 common/libcommon.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 bin/godistcc: $(SHIM_OBJ) common/libcommon.a | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(SHIM_LIBS)
+
+$(HTTP_HELPER): $(HTTP_OBJ) common/libcommon.a | libexec/godistcc
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 bin/dispatchd: $(DAEMON_OBJ) common/libcommon.a | bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin t/unit/bin t/unit/bin-asan:
+bin libexec/godistcc t/unit/bin t/unit/bin-asan:
 	mkdir -p $@
 
 t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
@@ -65,13 +80,15 @@ integration: all
 check: all unit unit-sanitize integration
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/godistcc \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/godistcc bin/dispatchd $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(HTTP_HELPER) $(DESTDIR)$(LIBEXECDIR)/godistcc/
 	install -m 0644 contrib/man/godistcc.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf bin t/unit/bin t/unit/bin-asan common/libcommon.a */*.o */*.d
+	rm -rf bin libexec t/unit/bin t/unit/bin-asan common/libcommon.a */*.o */*.d
 
 .PHONY: all unit unit-sanitize integration check install clean
--include $(COMMON_OBJ:.o=.d) $(SHIM_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)

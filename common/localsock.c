@@ -65,7 +65,7 @@ int localsock_connect(const char *path, long timeout_ms, int *ret_fd, int *ret_a
 
 		*ret_absent = saved == ENOENT || saved == ECONNREFUSED;
 		close(fd);
-		return err_errno(e, saved, "%s", path);
+		return err_errno(e, saved, "connect");
 	}
 	if (localsock_peer_uid(fd, &uid, e) < 0 || localsock_set_timeout(fd, timeout_ms, e) < 0)
 		goto fail;

@@ -9,16 +9,14 @@
 #include <jansson.h>
 
 #include "asminc.h"
-#include "bundle.h"
 #include "fsutil.h"
-#include "goarchive.h"
 #include "gocfg.h"
 #include "protocol.h"
 
 #include "banned.h"
 
 /* Marks the job local-only (the first reason wins) and fails. */
-__attribute__((format(printf, 2, 3))) static int job_local(struct job *j, const char *fmt, ...)
+int job_local(struct job *j, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -234,38 +232,7 @@ static void job_dedupe(struct job *j)
 	j->nfiles = out;
 }
 
-static int job_load_file(struct job *j, struct job_file *f, size_t max)
-{
-	struct err le = {0};
-
-	if (!f->loaded && f->archive && goarchive_pkgdef(f->path, &f->data, &le) == 0)
-		f->loaded = 1;
-	if (!f->loaded && fs_read_file(f->path, max, &f->data, &le) < 0) {
-		buf_release(&f->data); /* a failed read may have appended */
-		return job_local(j, "input %s", err_msg(&le));
-	}
-	f->loaded = 1;
-	if (f->data.len > max)
-		return job_local(j, "inputs exceed %u bytes", JOB_MAX_DECOMPRESSED);
-	hash_buf(f->data.data, f->data.len, f->blob);
-	return 0;
-}
-
-static int job_load_files(struct job *j)
-{
-	size_t total = 0;
-
-	if (j->nfiles > MANIFEST_MAX_FILES)
-		return job_local(j, "%zu inputs exceed %u", j->nfiles, MANIFEST_MAX_FILES);
-	for (size_t i = 0; i < j->nfiles; i++) {
-		if (job_load_file(j, &j->files[i], JOB_MAX_DECOMPRESSED - total) < 0)
-			return -1;
-		total += j->files[i].data.len;
-	}
-	return 0;
-}
-
-int job_collect(struct job *j)
+int job_list_inputs(struct job *j)
 {
 	for (size_t i = 0; i < j->ga->n; i++)
 		if (job_add_item(j, &j->ga->items[i]) < 0)
@@ -273,10 +240,12 @@ int job_collect(struct job *j)
 	if (j->tool == GOARGS_ASM && job_add_headers(j) < 0)
 		return -1;
 	job_dedupe(j);
-	return job_load_files(j);
+	if (j->nfiles > MANIFEST_MAX_FILES)
+		return job_local(j, "%zu inputs exceed %u", j->nfiles, MANIFEST_MAX_FILES);
+	return 0;
 }
 
-/* --- the request bundle --- */
+/* --- JSON for requests --- */
 
 /* A JSON array of strings; NULL if one is not valid UTF-8. */
 static json_t *job_json_strings(char *const *v, size_t n)
@@ -302,7 +271,7 @@ static int job_has_response_file(const struct job *j)
 
 /* The arguments with @response files expanded: as given when there are none
  * (cheapest and exact), else rendered from the model. */
-static json_t *job_json_args(const struct job *j)
+json_t *job_json_args(const struct job *j)
 {
 	char **argv;
 	size_t argc;
@@ -338,7 +307,7 @@ static char *job_goroot_from_tool(const char *tool)
 	return end > 0 ? xstrndup(tool, end) : xstrdup("/");
 }
 
-static json_t *job_json_env(const struct job *j)
+json_t *job_json_env(const struct job *j)
 {
 	json_t *env = json_object();
 	char *goroot = NULL;
@@ -360,96 +329,4 @@ static json_t *job_json_env(const struct job *j)
 	return env;
 }
 
-static json_t *job_json_files(const struct job *j)
-{
-	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < j->nfiles; i++) {
-		const struct job_file *f = &j->files[i];
-		json_t *o = json_pack("{s:s, s:s}", "path", f->path, "blob", f->blob);
-
-		if (json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
-}
-
-/* The manifest text (caller frees), or NULL when some string is not UTF-8. */
-static char *job_manifest(const struct job *j, int compress)
-{
-	json_t *args = job_json_args(j), *env = job_json_env(j), *files = job_json_files(j);
-	json_t *m = NULL;
-	char *text = NULL;
-
-	if (args && env && files) {
-		/* "o" steals the references, on failure too (jansson >= 2.12). */
-		m = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "protocol",
-			      PROTOCOL_VERSION, "tool", j->tool == GOARGS_ASM ? "asm" : "compile",
-			      "toolchain", j->toolchain, "args", args, "cwd", j->cwd, "env", env,
-			      "files", files, "merge_output", j->merge_output, "compress",
-			      compress);
-		args = env = files = NULL;
-	}
-	if (m)
-		text = json_dumps(m, JSON_COMPACT);
-	json_decref(m);
-	json_decref(args);
-	json_decref(env);
-	json_decref(files);
-	return text;
-}
-
-static int job_file_cmp_blob(const void *a, const void *b)
-{
-	const struct job_file *const *fa = a, *const *fb = b;
-
-	return strcmp((*fa)->blob, (*fb)->blob);
-}
-
-/* Adds one blob entry per distinct content, releasing the data. */
-static int job_add_blobs(struct job *j, struct bundle_writer *w, struct err *e)
-{
-	struct job_file **by_blob = xcalloc(j->nfiles + 1, sizeof(*by_blob));
-	int r = 0;
-
-	for (size_t i = 0; i < j->nfiles; i++)
-		by_blob[i] = &j->files[i];
-	qsort(by_blob, j->nfiles, sizeof(*by_blob), job_file_cmp_blob);
-	for (size_t i = 0; r == 0 && i < j->nfiles; i++) {
-		struct job_file *f = by_blob[i];
-		char name[sizeof(ENTRY_BLOB_PREFIX) + HASH_HEX_LEN];
-
-		if (i > 0 && strcmp(by_blob[i - 1]->blob, f->blob) == 0)
-			continue;
-		snprintf(name, sizeof(name), ENTRY_BLOB_PREFIX "%s", f->blob);
-		r = bundle_writer_add(w, name, f->data.data, f->data.len, e);
-	}
-	for (size_t i = 0; i < j->nfiles; i++)
-		buf_release(&j->files[i].data);
-	free(by_blob);
-	return r;
-}
-
-int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, struct err *e)
-{
-	struct bundle_writer *w = NULL;
-	char *manifest = job_manifest(j, compress);
-	int r = -1;
-
-	if (!manifest) {
-		job_local(j, "cannot encode the manifest: an argument or path is not UTF-8");
-		goto out;
-	}
-	if (!(w = bundle_writer_new(compress ? BUNDLE_ZSTD : 0, 1, e)))
-		goto out;
-	if ((r = bundle_writer_add(w, ENTRY_MANIFEST, manifest, strlen(manifest), e)) < 0 ||
-	    (r = job_add_blobs(j, w, e)) < 0)
-		goto out;
-	r = bundle_writer_finish(w, ret_data, ret_len, e);
-out:
-	bundle_writer_free(w);
-	free(manifest);
-	return r;
-}

@@ -14,6 +14,8 @@
  */
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "err.h"
 #include "goargs.h"
@@ -58,11 +60,15 @@ void job_free(struct job *j);
  * set (a parse error is the tool's to report, in its own words). */
 int job_parse(struct job *j);
 
-/* Finds, reads and hashes every input: sources, -symabis and other input
- * flags, the importcfg and the archives it names (export data only), the
- * embedcfg and the files it names, and for asm the headers it includes.
- * Fails only with local_reason set. */
-int job_collect(struct job *j);
+/* Finds every input: sources, -symabis and other input flags, the
+ * importcfg and the archives it names, the embedcfg and the files it names,
+ * and for asm the headers it includes. The importcfg and embedcfg are read
+ * (loaded); nothing else is. Fails only with local_reason set. */
+int job_list_inputs(struct job *j);
+
+/* Reads and hashes every input listed (archives as their export data), for
+ * the HTTP path (jobbundle.c). Fails only with local_reason set. */
+int job_load_files(struct job *j);
 
 /*
  * Builds the request bundle: manifest.json, then one blob/<sha256> entry per
@@ -70,5 +76,14 @@ int job_collect(struct job *j);
  * the answer. Releases the file data. The caller frees *ret_data.
  */
 int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, struct err *e);
+
+/* Marks the job local-only (the first reason wins) and fails with -1. */
+int job_local(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The manifest's "args" (@response files expanded) and "env" (the variables
+ * that affect output, and GOROOT derived from the tool path when unset), or
+ * NULL when a string is not UTF-8. Caller owns them. */
+json_t *job_json_args(const struct job *j);
+json_t *job_json_env(const struct job *j);
 
 #endif

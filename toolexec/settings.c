@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "localsock.h"
 #include "log.h"
 #include "protocol.h"
 
@@ -27,8 +28,13 @@ struct settings_row {
 #define ROW(n, t, d, v, h, f) {n, t, d, v, h, offsetof(struct settings, f)}
 /* clang-format on */
 static const struct settings_row settings_rows[] = {
-    ROW("dispatcher", CONFIG_STRING, GODISTCC_DEFAULT_DISPATCHER, "GODISTCC_DISPATCHER",
-	"URL of the dispatch daemon (dispatchd) that runs compile jobs", dispatcher),
+    ROW("dispatcher", CONFIG_STRING, "auto", "GODISTCC_DISPATCHER",
+	"the dispatch daemon (dispatchd) that runs compile jobs: an http:// or https:// "
+	"URL; unix:PATH for the local socket of a dispatchd on this host, run by this "
+	"user; or auto: the default local socket ($XDG_RUNTIME_DIR/godistcc/"
+	"dispatchd.sock, else /tmp/godistcc-UID/dispatchd.sock) when a dispatchd listens "
+	"there, else " GODISTCC_DEFAULT_DISPATCHER,
+	dispatcher),
     ROW("fallback", CONFIG_BOOL, "1", "GODISTCC_FALLBACK",
 	"when the dispatcher cannot run a job, run it locally after one warning per go "
 	"command; 0 makes such failures fail the build instead",
@@ -94,6 +100,33 @@ static int settings_one_of(const char *name, const char *value, const char *cons
 	return err_set(e, "setting %s: invalid value \"%s\"", name, value);
 }
 
+/* Splits the dispatcher setting into the socket to try and the URL. */
+static int settings_dispatcher(struct settings *s, struct err *e)
+{
+	const char *d = s->dispatcher;
+
+	if (strcmp(d, "auto") == 0) {
+		s->socket_path = localsock_default_path();
+		s->dispatcher = xstrdup(GODISTCC_DEFAULT_DISPATCHER);
+	} else if (strncmp(d, "unix:", 5) == 0) {
+		if (d[5] != '/')
+			return err_set(e, "setting dispatcher: \"%s\": unix: needs an absolute path",
+				       d);
+		s->socket_path = xstrdup(d + 5);
+		s->socket_only = 1;
+		s->dispatcher = NULL;
+	} else if (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0) {
+		return 0;
+	} else {
+		return err_set(e,
+			       "setting dispatcher: \"%s\" is not auto, unix:PATH or an http:// "
+			       "or https:// URL",
+			       d);
+	}
+	free((char *)d);
+	return 0;
+}
+
 static int settings_validate(struct settings *s, struct err *e)
 {
 	static const char *const asm_modes[] = {"local", "remote", NULL};
@@ -101,10 +134,9 @@ static int settings_validate(struct settings *s, struct err *e)
 	enum log_level level;
 	size_t n;
 
-	if (strncmp(s->dispatcher, "http://", 7) != 0 && strncmp(s->dispatcher, "https://", 8) != 0)
-		return err_set(e, "setting dispatcher: \"%s\" is not an http:// or https:// URL",
-			       s->dispatcher);
-	n = strlen(s->dispatcher);
+	if (settings_dispatcher(s, e) < 0)
+		return -1;
+	n = s->dispatcher ? strlen(s->dispatcher) : 0;
 	while (n > 0 && s->dispatcher[n - 1] == '/')
 		s->dispatcher[--n] = '\0'; /* routes are appended with their own '/' */
 	if (settings_one_of("asm", s->asm_mode, asm_modes, e) < 0 ||
@@ -148,6 +180,7 @@ void settings_release(struct settings *s)
 		return;
 	settings_table(s, tab);
 	config_release(tab);
+	free(s->socket_path);
 	*s = (struct settings){0};
 }
 
@@ -189,6 +222,8 @@ int settings_compress(const struct settings *s)
 	if (strcmp(s->compress, "always") == 0)
 		return 1;
 	if (strcmp(s->compress, "never") == 0)
+		return 0;
+	if (!s->dispatcher)
 		return 0;
 	host = settings_url_host(s->dispatcher);
 	loopback = settings_host_is_loopback(host);

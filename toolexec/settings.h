@@ -13,7 +13,10 @@
 struct err;
 
 struct settings {
-	char *dispatcher; /* base URL, "http://host:port" */
+	char *dispatcher; /* the HTTP base URL, "http://host:port", or NULL when
+			   * the setting names only a socket ("unix:PATH") */
+	char *socket_path; /* the local socket to try first, or NULL */
+	int socket_only;   /* no HTTP when the socket is absent */
 	int fallback;	  /* run locally on infrastructure trouble */
 	char *asm_mode;	  /* "local" or "remote" */
 	long timeout_s;	  /* one job, including queueing */
