@@ -21,16 +21,10 @@ void blobs_release(struct blobs *b)
 	blobs_init(b);
 }
 
-int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e)
+static void blobs_put(struct blobs *b, const char *hash, const char *data, size_t len)
 {
-	char got[HASH_HEX_LEN + 1];
 	struct blob *bl;
 
-	if (!hash_is_valid(hash))
-		return err_set(e, "blob/%.80s: name is not a SHA-256 in lower-case hex", hash);
-	hash_buf(data, len, got);
-	if (strcmp(got, hash) != 0)
-		return err_set(e, "blob/%s: content hashes to %s", hash, got);
 	if (b->n == b->cap) {
 		b->cap = b->cap ? 2 * b->cap : 64;
 		b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
@@ -40,7 +34,26 @@ int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, s
 	bl->data = xstrndup(data, len);
 	bl->len = len;
 	b->sealed = 0;
+}
+
+int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e)
+{
+	char got[HASH_HEX_LEN + 1];
+
+	if (!hash_is_valid(hash))
+		return err_set(e, "blob/%.80s: name is not a SHA-256 in lower-case hex", hash);
+	hash_buf(data, len, got);
+	if (strcmp(got, hash) != 0)
+		return err_set(e, "blob/%s: content hashes to %s", hash, got);
+	blobs_put(b, hash, data, len);
 	return 0;
+}
+
+void blobs_add_content(struct blobs *b, const char *data, size_t len,
+		       char ret_hash[HASH_HEX_LEN + 1])
+{
+	hash_buf(data, len, ret_hash);
+	blobs_put(b, ret_hash, data, len);
 }
 
 static int blob_cmp(const void *a, const void *b)

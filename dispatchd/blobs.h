@@ -29,6 +29,10 @@ void blobs_release(struct blobs *b);
 /* Adds a copy of data as the blob named hash, after checking that hash is
  * valid and that the content hashes to it. A blob given twice is kept once. */
 int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e);
+/* Adds a copy of data, which the daemon trusts (a local client's text), as
+ * a blob named by its hash, which is written to ret_hash. */
+void blobs_add_content(struct blobs *b, const char *data, size_t len,
+		       char ret_hash[HASH_HEX_LEN + 1]);
 /* Sorts the set for lookups; call after the last blobs_add(). */
 void blobs_seal(struct blobs *b);
 /* The blob named hash, or NULL. Borrowed from b. Requires blobs_seal(). */

@@ -42,7 +42,9 @@ struct job {
 	struct sandbox *sb;
 	struct run_result run;
 	struct job_output *outs; /* one per ja.outs */
-	long started_ms;
+	long duration_ms;	 /* staging to collected outputs */
+	int local;		 /* came through the local socket */
+	int ran;		 /* took a slot: counted in the stats */
 };
 
 static long now_ms(void)
@@ -149,15 +151,19 @@ static int job_find_missing(const struct job *j, struct job_missing *miss)
 	return 0;
 }
 
-/* Writes one file, with -importcfg and -embedcfg pointing into the sandbox. */
+/* Writes one file, with -importcfg and -embedcfg pointing into the sandbox;
+ * a local job's file without text is linked to where the client has it. */
 static int job_stage_file(struct job *j, const struct manifest_file *f, struct err *e)
 {
-	const struct blob *b = blobs_find(&j->blobs, f->blob);
+	const struct blob *b;
 	int imp = j->ja.importcfg && strcmp(f->path, j->ja.importcfg) == 0;
 	int emb = j->ja.embedcfg && strcmp(f->path, j->ja.embedcfg) == 0;
 	struct buf rw;
 	int r = -1;
 
+	if (f->link)
+		return sandbox_symlink(j->sb, f->path, f->path, e);
+	b = blobs_find(&j->blobs, f->blob);
 	if (!imp && !emb)
 		return sandbox_write(j->sb, f->path, b->data, b->len, e);
 	buf_init(&rw);
@@ -306,22 +312,32 @@ static int job_collect(struct job *j, struct err *e)
 	return 0;
 }
 
-static json_t *job_result_json(const struct job *j, long duration_ms)
+/* result.json, or for a local job the answer's header, which also gives
+ * the size of each piece that follows it. */
+static json_t *job_result_json(const struct job *j)
 {
-	json_t *outputs = json_array();
+	json_t *outputs = json_array(), *res;
 
 	for (size_t i = 0; outputs && i < j->ja.outs.n; i++) {
 		char entry[32];
+		json_t *o;
 
 		if (j->outs[i].entry < 0)
 			continue;
 		snprintf(entry, sizeof(entry), ENTRY_OUT_PREFIX "%d", j->outs[i].entry);
-		json_array_append_new(
-		    outputs, json_pack("{s:s, s:s}", "path", j->ja.outs.paths[i], "entry", entry));
+		o = json_pack("{s:s, s:s}", "path", j->ja.outs.paths[i], "entry", entry);
+		if (o && j->local)
+			json_object_set_new(o, "size", json_integer((json_int_t)j->outs[i].data.len));
+		json_array_append_new(outputs, o);
 	}
-	return json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION,
-			 "exit_code", j->run.exit_code, "signal", j->run.signal, "outputs", outputs,
-			 "host", j->d->name, "duration_ms", (json_int_t)duration_ms);
+	res = json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION,
+			"exit_code", j->run.exit_code, "signal", j->run.signal, "outputs", outputs,
+			"host", j->d->name, "duration_ms", (json_int_t)j->duration_ms);
+	if (res && j->local) {
+		json_object_set_new(res, "stdout_size", json_integer((json_int_t)j->run.out.len));
+		json_object_set_new(res, "stderr_size", json_integer((json_int_t)j->run.err.len));
+	}
+	return res;
 }
 
 static int job_add_outputs(const struct job *j, struct bundle_writer *w, struct err *e)
@@ -339,11 +355,10 @@ static int job_add_outputs(const struct job *j, struct bundle_writer *w, struct 
 }
 
 /* The answer bundle: result.json, stdout, stderr, then out/<n>. */
-static int job_answer(const struct job *j, long duration_ms, char **ret_data, size_t *ret_len,
-		      struct err *e)
+static int job_answer(const struct job *j, char **ret_data, size_t *ret_len, struct err *e)
 {
 	struct bundle_writer *w = NULL;
-	json_t *res = job_result_json(j, duration_ms);
+	json_t *res = job_result_json(j);
 	char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
 	int r = JOB_E_INTERNAL;
 
@@ -388,33 +403,24 @@ static const char *job_package(const struct job *j)
 	return "?";
 }
 
-/* Stages, runs and answers; the job holds a slot. */
-static int job_execute(struct job *j, char **ret_data, size_t *ret_len, struct err *e)
+/* Stages, runs and collects; the job holds a slot. */
+static int job_execute(struct job *j, struct err *e)
 {
-	long started = now_ms(), ms;
+	long started = now_ms();
 	int r;
 
-	if (job_stage(j, e) < 0) {
-		r = JOB_E_INTERNAL;
-		goto out;
-	}
+	if (job_stage(j, e) < 0)
+		return JOB_E_INTERNAL;
 	if ((r = job_exec(j, e)) < 0)
-		goto out;
+		return r;
 	job_strip(j);
 	if ((r = job_collect(j, e)) < 0)
-		goto out;
-	ms = now_ms() - started;
-	if ((r = job_answer(j, ms, ret_data, ret_len, e)) < 0)
-		goto out;
-	log_info("job %s: %s %s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
-		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), j->run.exit_code,
-		 j->run.signal, ms);
-out:
-	if (r < 0)
-		stats_job_failed(j->d->stats);
-	else
-		stats_job_completed(j->d->stats);
-	return r;
+		return r;
+	j->duration_ms = now_ms() - started;
+	log_info("job %s: %s %s%s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
+		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j),
+		 j->local ? " (local)" : "", j->run.exit_code, j->run.signal, j->duration_ms);
+	return 0;
 }
 
 static int job_take_slot(struct dispatchd *d, struct err *e)
@@ -428,6 +434,35 @@ static int job_take_slot(struct dispatchd *d, struct err *e)
 		return JOB_E_SHUTTING_DOWN;
 	}
 	return 0;
+}
+
+/* Waits for a slot and executes the checked job; the outputs stay in
+ * memory, the sandbox goes to the janitor. */
+static int job_run_slot(struct job *j, struct err *e)
+{
+	int r;
+
+	if ((r = job_take_slot(j->d, e)) < 0)
+		return r;
+	j->ran = 1;
+	r = job_execute(j, e);
+	/* Removal happens after the answer, off this thread; the janitor's
+	 * bounded backlog keeps disk use bounded by slots. */
+	janitor_discard(j->d->janitor, j->sb);
+	j->sb = NULL;
+	slots_release(j->d->slots);
+	return r;
+}
+
+/* Counts a job that took a slot, once its answer is built (r) or not. */
+static void job_count(const struct job *j, int r)
+{
+	if (!j->ran)
+		return;
+	if (r < 0)
+		stats_job_failed(j->d->stats);
+	else
+		stats_job_completed(j->d->stats, j->local);
 }
 
 int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, size_t *ret_len,
@@ -451,15 +486,166 @@ int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, 
 	}
 	if (jobargs_check(&j.ja, j.m, &j.blobs, e) < 0)
 		goto out;
-	if ((r = job_take_slot(d, e)) < 0)
-		goto out;
-	r = job_execute(&j, ret_data, ret_len, e);
-	/* Removal happens after the answer, off this thread; the janitor's
-	 * bounded backlog keeps disk use bounded by slots. */
-	janitor_discard(d->janitor, j.sb);
-	j.sb = NULL;
-	slots_release(d->slots);
+	if ((r = job_run_slot(&j, e)) == 0)
+		r = job_answer(&j, ret_data, ret_len, e);
+	job_count(&j, r);
 out:
 	job_release(&j);
 	return r;
+}
+
+/* --- jobs of the local socket --- */
+
+const char *job_error_code(int r)
+{
+	switch (r) {
+	case JOB_E_BAD_REQUEST:
+		return "bad_request";
+	case JOB_E_MISSING:
+		return "missing";
+	case JOB_E_TOO_LARGE:
+		return "too_large";
+	case JOB_E_NO_SLOTS:
+		return "no_slots";
+	case JOB_E_SHUTTING_DOWN:
+		return "shutting_down";
+	default:
+		return "internal";
+	}
+}
+
+/* The texts the client sent become the blobs of their files, so that
+ * jobargs_check() and the importcfg/embedcfg rewrite see a local job as
+ * any other. Linked files are neither read nor hashed. */
+static void job_add_texts(struct job *j)
+{
+	for (size_t i = 0; i < j->m->nfiles; i++) {
+		struct manifest_file *f = &j->m->files[i];
+
+		if (f->text)
+			blobs_add_content(&j->blobs, f->text, f->text_len, f->blob);
+	}
+	blobs_seal(&j->blobs);
+}
+
+/* The tool would write an output through a link into the client's file:
+ * the daemon writes nothing but what it returns. */
+static int job_check_links(const struct job *j, struct err *e)
+{
+	for (size_t i = 0; i < j->ja.outs_abs.n; i++) {
+		const struct manifest_file *f = manifest_find(j->m, j->ja.outs_abs.paths[i]);
+
+		if (f && f->link)
+			return err_set(e, "args: output %s is one of the job's linked files",
+				       j->ja.outs.paths[i]);
+	}
+	return 0;
+}
+
+/* Puts the client's tool binary into the store and names it by hash. */
+static int job_import_tool(struct job *j, struct err *e)
+{
+	int r = toolchain_import_path(j->d->store, j->m->tool_path, j->m->toolchain, e);
+
+	if (r == 1)
+		log_info("toolchain %s: stored from %s", j->m->toolchain, j->m->tool_path);
+	switch (r) {
+	case 0:
+	case 1:
+		return 0;
+	case TOOLCHAIN_E_NOT_TOOL:
+		return JOB_E_BAD_REQUEST;
+	case TOOLCHAIN_E_TOO_LARGE:
+		return JOB_E_TOO_LARGE;
+	default:
+		return JOB_E_INTERNAL;
+	}
+}
+
+static void job_answer_add(struct job_answer *a, const char *data, size_t len)
+{
+	a->pieces[a->npieces].data = data;
+	a->pieces[a->npieces].len = len;
+	a->npieces++;
+}
+
+/* The header and the pieces, which point into j (owned by the answer). */
+static int job_answer_local(struct job *j, struct job_answer **ret, struct err *e)
+{
+	json_t *res = job_result_json(j);
+	char *text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	struct job_answer *a;
+
+	json_decref(res);
+	if (!text) {
+		err_set(e, "answer header: out of memory");
+		return JOB_E_INTERNAL;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->header = text;
+	a->header_len = strlen(text);
+	a->pieces = xcalloc(j->ja.outs.n + 2, sizeof(*a->pieces));
+	job_answer_add(a, j->run.out.data, j->run.out.len);
+	job_answer_add(a, j->run.err.data, j->run.err.len);
+	for (size_t i = 0; i < j->ja.outs.n; i++)
+		if (j->outs[i].entry >= 0)
+			job_answer_add(a, j->outs[i].data.data, j->outs[i].data.len);
+	a->job = j;
+	*ret = a;
+	return 0;
+}
+
+/* Everything checked before the job waits for a slot. */
+static int job_check_local(struct job *j, const char *text, size_t len, struct err *e)
+{
+	int r;
+
+	if (manifest_parse_local(text, len, &j->m, e) < 0)
+		return JOB_E_BAD_REQUEST;
+	job_add_texts(j);
+	if (jobargs_check(&j->ja, j->m, &j->blobs, e) < 0 || job_check_links(j, e) < 0)
+		return JOB_E_BAD_REQUEST;
+	if ((r = job_import_tool(j, e)) < 0)
+		return r;
+	return 0;
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	job_release(j);
+	free(j);
+}
+
+int job_run_local(struct dispatchd *d, const char *text, size_t len, struct job_answer **ret,
+		  struct err *e)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	int r;
+
+	j->d = d;
+	j->local = 1;
+	blobs_init(&j->blobs);
+	run_result_init(&j->run);
+	if ((r = job_check_local(j, text, len, e)) < 0)
+		goto out;
+	if ((r = job_run_slot(j, e)) == 0)
+		r = job_answer_local(j, ret, e);
+	job_count(j, r);
+	if (r == 0)
+		j = NULL; /* the answer owns it now */
+out:
+	job_free(j);
+	return r;
+}
+
+void job_answer_free(struct job_answer *a)
+{
+	if (!a)
+		return;
+	job_free(a->job);
+	free(a->pieces);
+	free(a->header);
+	free(a);
 }

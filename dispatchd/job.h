@@ -8,6 +8,12 @@
  * relocated (DESIGN.md, "Relocation"), collect its outputs and remove the
  * sandbox. Every check on client input happens before anything runs.
  *
+ * A job of the local socket (PROTOCOL, "Local socket") goes the same way
+ * from its manifest on: its text files become blobs, its other files are
+ * linked into the sandbox, and its tool is the store's copy of the
+ * client's binary (toolchain_import_path()). Its answer is a JSON header
+ * and the raw pieces that follow it, which local.c writes out.
+ *
  * Thread-safe: each call works on its own job; shared state is reached
  * through struct dispatchd.
  */
@@ -15,6 +21,7 @@
 
 struct dispatchd;
 struct err;
+struct job;
 
 /* How a job fails; server.c maps each to an HTTP answer. */
 enum job_error {
@@ -25,6 +32,9 @@ enum job_error {
 	JOB_E_NO_SLOTS = -5,	  /* 503 no_slots */
 	JOB_E_SHUTTING_DOWN = -6, /* 503 shutting_down */
 };
+
+/* The error code of PROTOCOL for a job_error ("bad_request", ...). */
+const char *job_error_code(int r);
 
 /* What the daemon lacks to run a job. */
 struct job_missing {
@@ -43,5 +53,29 @@ void job_missing_release(struct job_missing *m);
  */
 int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, size_t *ret_len,
 	    struct job_missing *ret_missing, struct err *e);
+
+/* A local job's answer: header (the JSON text of PROTOCOL, "Local socket"),
+ * then pieces in order: stdout, stderr and each listed output. */
+struct job_piece {
+	const char *data;
+	size_t len;
+};
+
+struct job_answer {
+	char *header;
+	size_t header_len;
+	size_t npieces;
+	struct job_piece *pieces; /* borrowed from job */
+	struct job *job;	  /* owns the bytes of the pieces */
+};
+
+/*
+ * Runs the job that text (the request frame's JSON, borrowed) describes.
+ * On success the caller owns *ret and frees it with job_answer_free(), once
+ * written. On failure a job_error, and e says what went wrong in words.
+ */
+int job_run_local(struct dispatchd *d, const char *text, size_t len, struct job_answer **ret,
+		  struct err *e);
+void job_answer_free(struct job_answer *a);
 
 #endif

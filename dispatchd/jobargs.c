@@ -185,6 +185,11 @@ static int jobargs_check_cfg(const char *path, int embed, const struct manifest 
 	struct gocfg_paths named = {0};
 	int r = -1;
 
+	/* A local job's file without text is linked, never read: the daemon
+	 * must see (and rewrite) a config, so its text must travel. */
+	if (!b)
+		return err_set(e, "%s: the %s must be sent with its text", path,
+			       embed ? "-embedcfg" : "-importcfg");
 	if ((embed ? gocfg_embedcfg_files : gocfg_importcfg_files)(b->data, b->len, &named, e) < 0)
 		goto out;
 	for (size_t i = 0; i < named.n; i++) {

@@ -29,6 +29,7 @@ struct jobargs {
  * Fills ja (zeroed by the caller) from m's args. The importcfg and
  * embedcfg must name only files of the job; their contents come from
  * blobs, which must hold the blob of every file of m (checked before).
+ * A file with no blob (a local job's linked file) cannot be one of them.
  * On failure the message names the argument; release ja anyway.
  */
 int jobargs_check(struct jobargs *ja, const struct manifest *m, const struct blobs *blobs,

@@ -157,13 +157,12 @@ static json_t *route_missing_json(const struct job_missing *m)
 static const struct {
 	int code;
 	unsigned status;
-	const char *error;
 } route_job_errors[] = {
-    {JOB_E_BAD_REQUEST, MHD_HTTP_BAD_REQUEST, "bad_request"},
-    {JOB_E_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE, "too_large"},
-    {JOB_E_NO_SLOTS, MHD_HTTP_SERVICE_UNAVAILABLE, "no_slots"},
-    {JOB_E_SHUTTING_DOWN, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down"},
-    {JOB_E_INTERNAL, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal"},
+    {JOB_E_BAD_REQUEST, MHD_HTTP_BAD_REQUEST},
+    {JOB_E_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE},
+    {JOB_E_NO_SLOTS, MHD_HTTP_SERVICE_UNAVAILABLE},
+    {JOB_E_SHUTTING_DOWN, MHD_HTTP_SERVICE_UNAVAILABLE},
+    {JOB_E_INTERNAL, MHD_HTTP_INTERNAL_SERVER_ERROR},
 };
 
 static void route_job_error(struct request *rq, int r, const struct err *e)
@@ -173,8 +172,8 @@ static void route_job_error(struct request *rq, int r, const struct err *e)
 
 	while (i < n - 1 && route_job_errors[i].code != r)
 		i++;
-	request_reply_error(rq, route_job_errors[i].status, route_job_errors[i].error, NULL, "%s",
-			    err_msg(e));
+	request_reply_error(rq, route_job_errors[i].status,
+			    job_error_code(route_job_errors[i].code), NULL, "%s", err_msg(e));
 }
 
 static void route_job(struct request *rq)

@@ -84,6 +84,23 @@ out:
 	return r;
 }
 
+int sandbox_symlink(const struct sandbox *sb, const char *path, const char *target, struct err *e)
+{
+	char *p = sandbox_path(sb, path);
+	int r = -1;
+
+	if (fs_mkdir_parent(p, 0755, e) < 0)
+		goto out;
+	if (symlink(target, p) < 0) {
+		err_errno(e, errno, "%s: symlink to %s", p, target);
+		goto out;
+	}
+	r = 0;
+out:
+	free(p);
+	return r;
+}
+
 /* 1: a regular file (st filled in), 0: absent or not a regular file. */
 static int sandbox_lstat_file(const char *p, struct stat *st, struct err *e)
 {

@@ -31,6 +31,10 @@ int sandbox_mkdir(const struct sandbox *sb, const char *dir, struct err *e);
 int sandbox_write(const struct sandbox *sb, const char *path, const void *data, size_t len,
 		  struct err *e);
 
+/* Creates S+path as a symbolic link to target (not checked, not
+ * followed), creating its parent directories. */
+int sandbox_symlink(const struct sandbox *sb, const char *path, const char *target, struct err *e);
+
 /* Failure beside -1 for sandbox_read(). */
 #define SANDBOX_E_TOO_LARGE (-2)
 

@@ -17,6 +17,7 @@ struct stats {
 	struct timespec started; /* CLOCK_MONOTONIC */
 	unsigned long completed;
 	unsigned long failed;
+	unsigned long local; /* of completed */
 };
 
 struct stats *stats_new(void)
@@ -36,10 +37,12 @@ void stats_free(struct stats *s)
 	free(s);
 }
 
-void stats_job_completed(struct stats *s)
+void stats_job_completed(struct stats *s, int local)
 {
 	pthread_mutex_lock(&s->mu);
 	s->completed++;
+	if (local)
+		s->local++;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -61,16 +64,18 @@ static json_int_t stats_uptime(const struct stats *s)
 json_t *stats_status_json(const struct dispatchd *d)
 {
 	struct stats *s = d->stats;
-	unsigned long completed, failed;
+	unsigned long completed, failed, local;
 
 	pthread_mutex_lock(&s->mu);
 	completed = s->completed;
 	failed = s->failed;
+	local = s->local;
 	pthread_mutex_unlock(&s->mu);
-	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:I}", "protocol",
+	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I}", "protocol",
 			 PROTOCOL_VERSION, "version", GODISTCC_VERSION, "host", d->name, "slots",
 			 (json_int_t)slots_total(d->slots), "running",
 			 (json_int_t)slots_running(d->slots), "jobs_completed",
-			 (json_int_t)completed, "jobs_failed", (json_int_t)failed, "toolchains",
-			 toolchain_list_json(d->store), "uptime_seconds", stats_uptime(s));
+			 (json_int_t)completed, "jobs_failed", (json_int_t)failed, "jobs_local",
+			 (json_int_t)local, "toolchains", toolchain_list_json(d->store),
+			 "uptime_seconds", stats_uptime(s));
 }

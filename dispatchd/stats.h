@@ -12,8 +12,9 @@ struct stats;
 struct stats *stats_new(void);
 void stats_free(struct stats *s);
 
-/* A job ran its tool to an exit status or a signal, whatever it was. */
-void stats_job_completed(struct stats *s);
+/* A job ran its tool to an exit status or a signal, whatever it was;
+ * local: it came through the local socket (counted in jobs_local too). */
+void stats_job_completed(struct stats *s, int local);
 /* An accepted job produced no result (staging, exec or output failure). */
 void stats_job_failed(struct stats *s);
 

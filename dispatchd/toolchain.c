@@ -21,12 +21,26 @@
 /* How long toolchain_wait_uploads() waits at most. */
 #define TOOLCHAIN_WAIT_MAX_S 300
 
+/* A local tool binary as last hashed: it is the same file with the same
+ * content while all of these stay equal. */
+struct toolchain_cached {
+	char *path; /* NULL: an unused entry */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	char hash[HASH_HEX_LEN + 1];
+};
+
 struct toolchain_store {
 	char *dir; /* <state>/toolchains */
 	char *tmp; /* <state>/tmp */
 	pthread_mutex_t mu;
 	pthread_cond_t done;		  /* an upload ended */
 	struct toolchain_upload *uploads; /* in progress, linked by next */
+	pthread_mutex_t cache_mu;	  /* guards cache and cache_next */
+	struct toolchain_cached cache[TOOLCHAIN_CACHE_MAX];
+	size_t cache_next; /* the entry to fill (or replace) next */
 };
 
 struct toolchain_upload {
@@ -51,6 +65,7 @@ struct toolchain_store *toolchain_store_new(const char *state_dir)
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->cache_mu, NULL);
 	pthread_cond_init(&s->done, &attr);
 	pthread_condattr_destroy(&attr);
 	return s;
@@ -62,6 +77,9 @@ void toolchain_store_free(struct toolchain_store *s)
 		return;
 	pthread_cond_destroy(&s->done);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->cache_mu);
+	for (size_t i = 0; i < TOOLCHAIN_CACHE_MAX; i++)
+		free(s->cache[i].path);
 	free(s->dir);
 	free(s->tmp);
 	free(s);
@@ -278,4 +296,165 @@ void toolchain_upload_free(struct toolchain_upload *u)
 	}
 	hash_ctx_free(u->ctx);
 	free(u);
+}
+
+/* --- local tools, by path --- */
+
+static int toolchain_same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int toolchain_cached_matches(const struct toolchain_cached *c, const char *path,
+				    const struct stat *st)
+{
+	return c->path && c->dev == st->st_dev && c->ino == st->st_ino &&
+	       c->size == st->st_size && toolchain_same_time(&c->mtim, &st->st_mtim) &&
+	       toolchain_same_time(&c->ctim, &st->st_ctim) && strcmp(c->path, path) == 0;
+}
+
+/* The cached hash of path as st describes it: 1 when found. */
+static int toolchain_cache_find(struct toolchain_store *s, const char *path,
+				const struct stat *st, char hash[HASH_HEX_LEN + 1])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&s->cache_mu);
+	for (size_t i = 0; i < TOOLCHAIN_CACHE_MAX && !found; i++) {
+		if (toolchain_cached_matches(&s->cache[i], path, st)) {
+			memcpy(hash, s->cache[i].hash, HASH_HEX_LEN + 1);
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->cache_mu);
+	return found;
+}
+
+/* Remembers hash for path; the oldest entry makes room. */
+static void toolchain_cache_add(struct toolchain_store *s, const char *path, const struct stat *st,
+				const char *hash)
+{
+	struct toolchain_cached *c;
+
+	pthread_mutex_lock(&s->cache_mu);
+	c = &s->cache[s->cache_next];
+	s->cache_next = (s->cache_next + 1) % TOOLCHAIN_CACHE_MAX;
+	free(c->path);
+	c->path = xstrdup(path);
+	c->dev = st->st_dev;
+	c->ino = st->st_ino;
+	c->size = st->st_size;
+	c->mtim = st->st_mtim;
+	c->ctim = st->st_ctim;
+	memcpy(c->hash, hash, HASH_HEX_LEN + 1);
+	pthread_mutex_unlock(&s->cache_mu);
+}
+
+static int toolchain_stat_tool(const char *path, struct stat *st, struct err *e)
+{
+	if (stat(path, st) < 0) {
+		int saved = errno;
+
+		err_errno(e, saved, "tool_path %s", path);
+		return saved == ENOENT || saved == ENOTDIR || saved == EACCES ? TOOLCHAIN_E_NOT_TOOL
+									       : -1;
+	}
+	if (!S_ISREG(st->st_mode) || !(st->st_mode & 0111)) {
+		err_set(e, "tool_path %s: not a regular executable file", path);
+		return TOOLCHAIN_E_NOT_TOOL;
+	}
+	if ((unsigned long long)st->st_size > TOOLCHAIN_MAX_BYTES) {
+		err_set(e, "tool_path %s: larger than TOOLCHAIN_MAX_BYTES (%u bytes)", path,
+			TOOLCHAIN_MAX_BYTES);
+		return TOOLCHAIN_E_TOO_LARGE;
+	}
+	return 0;
+}
+
+/* Hashes path, and remembers the hash when the file did not change while
+ * it was read. */
+static int toolchain_hash_path(struct toolchain_store *s, const char *path, const struct stat *st,
+			       char hash[HASH_HEX_LEN + 1], struct err *e)
+{
+	struct stat after;
+
+	if (hash_file(path, hash, e) < 0)
+		return -1;
+	if (stat(path, &after) == 0 && after.st_dev == st->st_dev &&
+	    after.st_ino == st->st_ino && after.st_size == st->st_size &&
+	    toolchain_same_time(&after.st_mtim, &st->st_mtim) &&
+	    toolchain_same_time(&after.st_ctim, &st->st_ctim))
+		toolchain_cache_add(s, path, st, hash);
+	return 0;
+}
+
+/* Streams fd into u. */
+static int toolchain_upload_fd(struct toolchain_upload *u, int fd, const char *path,
+			       struct err *e)
+{
+	size_t size = 1u << 20;
+	char *chunk = xmalloc(size);
+	int r = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = err_errno(e, errno, "tool_path %s: read", path);
+		if (n <= 0)
+			break;
+		if ((r = toolchain_upload_write(u, chunk, (size_t)n, e)) < 0)
+			break;
+	}
+	free(chunk);
+	return r;
+}
+
+/* Copies path into the store as hash: 1 when stored now, 0 when held. The
+ * upload hashes what it copies, so a file changed since it was hashed is
+ * refused (TOOLCHAIN_E_MISMATCH) rather than stored under a wrong name. */
+static int toolchain_copy_path(struct toolchain_store *s, const char *path, const char *hash,
+			       struct err *e)
+{
+	struct toolchain_upload *u = NULL;
+	int fd = -1, created = 0, r;
+
+	if ((r = toolchain_upload_new(s, hash, 1, &u, e)) != 0)
+		return r > 0 ? 0 : r;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = err_errno(e, errno, "tool_path %s", path);
+		goto out;
+	}
+	if ((r = toolchain_upload_fd(u, fd, path, e)) < 0)
+		goto out;
+	if ((r = toolchain_upload_finish(u, &created, e)) == TOOLCHAIN_E_MISMATCH)
+		err_set(e, "tool_path %s: changed while being copied", path);
+	if (r == 0)
+		r = created;
+out:
+	if (fd >= 0)
+		close(fd);
+	toolchain_upload_free(u);
+	return r;
+}
+
+int toolchain_import_path(struct toolchain_store *s, const char *path,
+			  char ret_hash[HASH_HEX_LEN + 1], struct err *e)
+{
+	char hash[HASH_HEX_LEN + 1];
+	struct stat st;
+	int r;
+
+	if ((r = toolchain_stat_tool(path, &st, e)) < 0)
+		return r;
+	if (!toolchain_cache_find(s, path, &st, hash) &&
+	    toolchain_hash_path(s, path, &st, hash, e) < 0)
+		return -1;
+	r = toolchain_exists(s, hash) ? 0 : toolchain_copy_path(s, path, hash, e);
+	if (r < 0)
+		return r;
+	memcpy(ret_hash, hash, HASH_HEX_LEN + 1);
+	return r;
 }

@@ -12,8 +12,15 @@
  * partial or wrong binary. Thread-safe: concurrent uploads of one hash
  * each write their own temporary file; the first to finish stores it and
  * the others find it held.
+ *
+ * Local jobs name their tool by the client's path instead; the daemon
+ * copies that file into the store through the same upload path (so it is
+ * hashed as it is copied) and runs the stored copy, never the client's
+ * file. A path's hash is cached (toolchain_import_path()).
  */
 #include <stddef.h>
+
+#include "hash.h"
 
 #include <jansson.h>
 
@@ -25,7 +32,11 @@ struct toolchain_upload;
 enum toolchain_error {
 	TOOLCHAIN_E_MISMATCH = -2,  /* the content does not hash to its name */
 	TOOLCHAIN_E_TOO_LARGE = -3, /* past TOOLCHAIN_MAX_BYTES */
+	TOOLCHAIN_E_NOT_TOOL = -4,  /* not a regular executable file */
 };
+
+/* How many paths toolchain_import_path() remembers. */
+#define TOOLCHAIN_CACHE_MAX 64
 
 /* state_dir is copied. The directories must exist (main.c creates them).
  * Aborts on allocation failure. */
@@ -59,5 +70,19 @@ int toolchain_upload_finish(struct toolchain_upload *u, int *ret_created, struct
 /* Bytes received so far. */
 size_t toolchain_upload_size(const struct toolchain_upload *u);
 void toolchain_upload_free(struct toolchain_upload *u);
+
+/*
+ * The hash of the tool binary at path (clean absolute, on this host), with
+ * the binary put into the store when it lacks it: 1 when it was stored
+ * now, 0 when the store held it. The hash is remembered (up to
+ * TOOLCHAIN_CACHE_MAX paths) under the path, device, inode, size,
+ * modification and change times, so a binary is hashed once per daemon
+ * life while it stays the same file. TOOLCHAIN_E_NOT_TOOL when path is
+ * missing or not a regular executable file; TOOLCHAIN_E_TOO_LARGE past
+ * TOOLCHAIN_MAX_BYTES; TOOLCHAIN_E_MISMATCH when it changed while being
+ * copied. Thread-safe.
+ */
+int toolchain_import_path(struct toolchain_store *s, const char *path,
+			  char ret_hash[HASH_HEX_LEN + 1], struct err *e);
 
 #endif

@@ -188,3 +188,47 @@ Test(dispatchd_blobs, empty)
 	    blobs_find(&b, "0000000000000000000000000000000000000000000000000000000000000000"));
 	blobs_release(&b);
 }
+
+/* A local job whose importcfg is linked rather than sent: the daemon could
+ * not rewrite it, so it is refused (and nothing dereferences a missing
+ * blob). */
+Test(dispatchd_jobargs, local_config_needs_text)
+{
+	json_t *o = json_pack("{s:i, s:s, s:s, s:o, s:s, s:[{s:s}, {s:s}]}", "protocol", 1,
+			      "tool", "compile", "tool_path", "/go/pkg/tool/compile", "args",
+			      args_with("/tmp/wb/b001/_pkg_.a", NULL, "/src/m/main.go"), "cwd",
+			      "/src/m", "files", "path", "/src/m/main.go", "path",
+			      "/tmp/wb/b001/importcfg");
+	char *text = json_dumps(o, JSON_COMPACT);
+	struct fixture f;
+
+	json_decref(o);
+	memset(&f, 0, sizeof(f));
+	blobs_init(&f.blobs);
+	blobs_seal(&f.blobs);
+	cr_assert_eq(manifest_parse_local(text, strlen(text), &f.m, &f.e), 0, "%s",
+		     err_msg(&f.e));
+	free(text);
+	cr_assert_lt(jobargs_check(&f.ja, f.m, &f.blobs, &f.e), 0);
+	cr_assert(strstr(err_msg(&f.e), "-importcfg must be sent with its text"), "%s",
+		  err_msg(&f.e));
+	teardown_job(&f);
+}
+
+Test(dispatchd_blobs, add_content)
+{
+	struct blobs b;
+	char h[HASH_HEX_LEN + 1], want[HASH_HEX_LEN + 1];
+	const struct blob *bl;
+
+	blobs_init(&b);
+	blobs_add_content(&b, "text", 4, h);
+	blobs_seal(&b);
+	hash_buf("text", 4, want);
+	cr_assert_str_eq(h, want);
+	bl = blobs_find(&b, h);
+	cr_assert_not_null(bl);
+	cr_assert_eq(bl->len, 4);
+	cr_assert_str_eq(bl->data, "text");
+	blobs_release(&b);
+}
