@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -26,6 +27,8 @@
 #include "err.h"
 #include "fsutil.h"
 #include "janitor.h"
+#include "local.h"
+#include "localsock.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -40,6 +43,7 @@
 static struct {
 	char *config;
 	char *listen;
+	char *socket;
 	char *port_file;
 	char *state_dir;
 	long slots;
@@ -57,6 +61,10 @@ static const struct config_opt options[] = {
 	 "read options from FILE (\"name = value\" lines, '#' comments)", &conf.config},
 	{"listen", CONFIG_STRING, "127.0.0.1:3633", "DISPATCHD_LISTEN",
 	 "serve on ADDR:PORT ([ADDR]:PORT for IPv6); port 0 picks a free port", &conf.listen},
+	{"socket", CONFIG_STRING, NULL, "DISPATCHD_SOCKET",
+	 "serve shims of this user on this host on the Unix socket PATH (default: "
+	 "$XDG_RUNTIME_DIR/godistcc/dispatchd.sock, else /tmp/godistcc-UID/dispatchd.sock); "
+	 "\"none\" turns it off", &conf.socket},
 	{"port-file", CONFIG_STRING, NULL, "DISPATCHD_PORT_FILE",
 	 "write the port served on to FILE once listening", &conf.port_file},
 	{"state-dir", CONFIG_STRING, NULL, "DISPATCHD_STATE_DIR",
@@ -229,6 +237,9 @@ static int validate_config(void)
 
 	if (server_parse_listen(conf.listen, &addr, &len, &e) < 0)
 		problem(&n, "--listen: %s", err_msg(&e));
+	if (conf.socket && strlen(conf.socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		problem(&n, "--socket \"%s\": longer than %zu bytes", conf.socket,
+			sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	if (log_parse_level(conf.log_level, &level) < 0)
 		problem(&n, "--log-level \"%s\": use error, warn, info or debug", conf.log_level);
 	check_range(&n, "slots", conf.slots, -1, 4096);
@@ -357,10 +368,11 @@ static int wait_for_signal(const sigset_t *set)
 }
 
 /* Stop accepting, let running jobs finish for a while, then kill them. */
-static void shutdown_daemon(struct server *srv, struct dispatchd *d, int sig)
+static void shutdown_daemon(struct server *srv, struct local *loc, struct dispatchd *d, int sig)
 {
 	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_quiesce(srv);
+	local_quiesce(loc);
 	slots_close(d->slots);
 	if (slots_wait_idle(d->slots, conf.shutdown_grace * 1000) < 0) {
 		log_warn("killing %ld job(s) still running", slots_running(d->slots));
@@ -369,7 +381,42 @@ static void shutdown_daemon(struct server *srv, struct dispatchd *d, int sig)
 	}
 	/* Let the last answers go out before every connection is closed. */
 	server_drain(srv, 1000);
+	local_drain(loc, 1000);
 	server_stop(srv);
+	local_stop(loc);
+}
+
+/* The local socket's path, or NULL when it is off. Caller frees. */
+static char *socket_path(void)
+{
+	char *path;
+
+	if (conf.socket)
+		return conf.socket[0] && strcmp(conf.socket, "none") != 0 ? xstrdup(conf.socket)
+									   : NULL;
+	if (!(path = localsock_default_path()))
+		log_warn("no usable runtime directory: the local socket is off (see --socket)");
+	return path;
+}
+
+/* Before the HTTP server: local_start() changes the umask, which must not
+ * affect files that jobs create. */
+static int start_local(struct dispatchd *d, struct local **ret, struct err *e)
+{
+	struct local_opts lo = {
+	    .max_connections = (unsigned)conf.max_connections,
+	    .timeout_ms = conf.connection_timeout * 1000,
+	};
+	char *path = socket_path();
+	int r = 0;
+
+	*ret = NULL;
+	if (path) {
+		lo.path = path;
+		r = local_start(&lo, d, ret, e);
+	}
+	free(path);
+	return r;
 }
 
 static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
@@ -380,16 +427,24 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 	    .conn_timeout = (unsigned)conf.connection_timeout,
 	};
 	struct server *srv = NULL;
+	struct local *loc = NULL;
 
-	if (server_start(&so, d, &srv, e) < 0)
+	if (start_local(d, &loc, e) < 0)
 		return -1;
-	log_info("listening on %s (%ld slots, state in %s)", server_url(srv), conf.slots,
-		 d->state_dir);
-	if (conf.port_file && write_port_file(server_port(srv), e) < 0) {
-		server_stop(srv);
+	if (server_start(&so, d, &srv, e) < 0) {
+		local_stop(loc);
 		return -1;
 	}
-	shutdown_daemon(srv, d, wait_for_signal(set));
+	log_info("listening on %s (%ld slots, state in %s)", server_url(srv), conf.slots,
+		 d->state_dir);
+	if (loc)
+		log_info("local socket %s", local_path(loc));
+	if (conf.port_file && write_port_file(server_port(srv), e) < 0) {
+		server_stop(srv);
+		local_stop(loc);
+		return -1;
+	}
+	shutdown_daemon(srv, loc, d, wait_for_signal(set));
 	return 0;
 }
 
