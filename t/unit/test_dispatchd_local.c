@@ -218,6 +218,22 @@ static char *read_rest(int fd, size_t n)
 	return p;
 }
 
+/* Waits until the accept thread has handed n connections to threads. */
+static void wait_admitted(unsigned n)
+{
+	for (int i = 0; i < 500; i++) {
+		unsigned have;
+
+		pthread_mutex_lock(&loc->mu);
+		have = loc->nconns;
+		pthread_mutex_unlock(&loc->mu);
+		if (have >= n)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("the daemon did not admit %u connection(s)", n);
+}
+
 TestSuite(dispatchd_local, .init = setup, .fini = teardown);
 
 Test(dispatchd_local, runs_a_job)
@@ -308,8 +324,9 @@ Test(dispatchd_local, shutting_down)
 	int fd;
 
 	start(4);
-	/* Connected before shutdown, asking after slots closed. */
+	/* Connected (and admitted) before shutdown, asking after slots closed. */
 	fd = client();
+	wait_admitted(1);
 	local_quiesce(loc);
 	slots_close(d.slots);
 	{
@@ -338,6 +355,7 @@ Test(dispatchd_local, connection_limit)
 	start(1);
 	first = client();
 	/* The first connection's thread waits for its request. */
+	wait_admitted(1);
 	second = client();
 	expect_error(read_header(second), "no_slots", "too many local connections");
 	close(second);
