@@ -327,12 +327,13 @@ static json_t *job_result_json(const struct job *j)
 		snprintf(entry, sizeof(entry), ENTRY_OUT_PREFIX "%d", j->outs[i].entry);
 		o = json_pack("{s:s, s:s}", "path", j->ja.outs.paths[i], "entry", entry);
 		if (o && j->local)
-			json_object_set_new(o, "size", json_integer((json_int_t)j->outs[i].data.len));
+			json_object_set_new(o, "size",
+					    json_integer((json_int_t)j->outs[i].data.len));
 		json_array_append_new(outputs, o);
 	}
-	res = json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION,
-			"exit_code", j->run.exit_code, "signal", j->run.signal, "outputs", outputs,
-			"host", j->d->name, "duration_ms", (json_int_t)j->duration_ms);
+	res = json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION, "exit_code",
+			j->run.exit_code, "signal", j->run.signal, "outputs", outputs, "host",
+			j->d->name, "duration_ms", (json_int_t)j->duration_ms);
 	if (res && j->local) {
 		json_object_set_new(res, "stdout_size", json_integer((json_int_t)j->run.out.len));
 		json_object_set_new(res, "stderr_size", json_integer((json_int_t)j->run.err.len));

@@ -120,8 +120,8 @@ static int local_read_request(int fd, struct buf *out, struct err *e)
 		return -1;
 	len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
 	if (len > MANIFEST_MAX_BYTES) {
-		err_set(e, "request of %zu bytes is larger than MANIFEST_MAX_BYTES (%u bytes)",
-			len, MANIFEST_MAX_BYTES);
+		err_set(e, "request of %zu bytes is larger than MANIFEST_MAX_BYTES (%u bytes)", len,
+			MANIFEST_MAX_BYTES);
 		return LOCAL_E_TOO_LARGE;
 	}
 	buf_grow(out, len);
@@ -145,8 +145,7 @@ static int local_check_peer(int fd)
 	if (uid == geteuid())
 		return 0;
 	log_warn("local socket: refused a connection from uid %ju", (uintmax_t)uid);
-	local_reply_error(fd, "forbidden", "this daemon serves uid %ju only",
-			  (uintmax_t)geteuid());
+	local_reply_error(fd, "forbidden", "this daemon serves uid %ju only", (uintmax_t)geteuid());
 	return -1;
 }
 
@@ -295,7 +294,8 @@ static void local_admit(struct local *l, int fd)
 /* Waits for a connection or the stop signal: 1, 0 (stop) or -1. */
 static int local_wait(struct local *l)
 {
-	struct pollfd p[2] = {{.fd = l->fd, .events = POLLIN}, {.fd = l->stop_fd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = l->fd, .events = POLLIN},
+			      {.fd = l->stop_fd, .events = POLLIN}};
 
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
@@ -344,13 +344,15 @@ static int local_clear_path(const char *path, struct err *e)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : err_errno(e, errno, "%s", path);
 	if (!S_ISSOCK(st.st_mode))
-		return err_set(e, "%s: exists and is not a socket; pass --socket to choose "
-				  "another path, or --socket none",
+		return err_set(e,
+			       "%s: exists and is not a socket; pass --socket to choose "
+			       "another path, or --socket none",
 			       path);
 	if (localsock_connect(path, LOCAL_QUICK_TIMEOUT_MS, &fd, &absent, &probe) == 0) {
 		close(fd);
-		return err_set(e, "another dispatchd listens on %s; pass --socket to choose "
-				  "another, or --socket none",
+		return err_set(e,
+			       "another dispatchd listens on %s; pass --socket to choose "
+			       "another, or --socket none",
 			       path);
 	}
 	if (!absent)
@@ -409,8 +411,7 @@ static struct local *local_new(const struct local_opts *o, struct dispatchd *d)
 	return l;
 }
 
-int local_start(const struct local_opts *o, struct dispatchd *d, struct local **ret,
-		struct err *e)
+int local_start(const struct local_opts *o, struct dispatchd *d, struct local **ret, struct err *e)
 {
 	struct local *l = local_new(o, d);
 	int rc;

@@ -30,8 +30,7 @@ struct local_opts {
  * listens) is replaced; a path where a daemon answers, or that is not a
  * socket, is an error that says so. The caller owns *ret.
  */
-int local_start(const struct local_opts *o, struct dispatchd *d, struct local **ret,
-		struct err *e);
+int local_start(const struct local_opts *o, struct dispatchd *d, struct local **ret, struct err *e);
 /* The bound path. Borrowed from l. */
 const char *local_path(const struct local *l);
 /* Shutdown begins: new connections are answered shutting_down. Accepts

@@ -393,7 +393,7 @@ static char *socket_path(void)
 
 	if (conf.socket)
 		return conf.socket[0] && strcmp(conf.socket, "none") != 0 ? xstrdup(conf.socket)
-									   : NULL;
+									  : NULL;
 	if (!(path = localsock_default_path()))
 		log_warn("no usable runtime directory: the local socket is off (see --socket)");
 	return path;

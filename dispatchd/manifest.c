@@ -95,8 +95,7 @@ static int manifest_parse_tool_path(const json_t *root, struct manifest *m, stru
 	if (json_text(json_object_get(root, "tool_path"), "tool_path", &path, e) < 0)
 		return -1;
 	if (!fs_path_is_clean_abs(path))
-		return err_set(e, "manifest: tool_path: \"%s\" is not a clean absolute path",
-			       path);
+		return err_set(e, "manifest: tool_path: \"%s\" is not a clean absolute path", path);
 	m->tool_path = xstrdup(path);
 	return 0;
 }
@@ -206,8 +205,9 @@ static int manifest_parse_text(const json_t *v, size_t i, struct manifest_file *
 	const json_t *text = json_object_get(v, "text");
 
 	if (json_object_get(v, "blob"))
-		return err_set(e, "manifest: files[%zu].blob: not used on the local socket "
-				  "(send \"text\", or nothing to have the file linked)",
+		return err_set(e,
+			       "manifest: files[%zu].blob: not used on the local socket "
+			       "(send \"text\", or nothing to have the file linked)",
 			       i);
 	if (!text) {
 		f->link = 1;

@@ -308,14 +308,14 @@ static int toolchain_same_time(const struct timespec *a, const struct timespec *
 static int toolchain_cached_matches(const struct toolchain_cached *c, const char *path,
 				    const struct stat *st)
 {
-	return c->path && c->dev == st->st_dev && c->ino == st->st_ino &&
-	       c->size == st->st_size && toolchain_same_time(&c->mtim, &st->st_mtim) &&
+	return c->path && c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+	       toolchain_same_time(&c->mtim, &st->st_mtim) &&
 	       toolchain_same_time(&c->ctim, &st->st_ctim) && strcmp(c->path, path) == 0;
 }
 
 /* The cached hash of path as st describes it: 1 when found. */
-static int toolchain_cache_find(struct toolchain_store *s, const char *path,
-				const struct stat *st, char hash[HASH_HEX_LEN + 1])
+static int toolchain_cache_find(struct toolchain_store *s, const char *path, const struct stat *st,
+				char hash[HASH_HEX_LEN + 1])
 {
 	int found = 0;
 
@@ -357,7 +357,7 @@ static int toolchain_stat_tool(const char *path, struct stat *st, struct err *e)
 
 		err_errno(e, saved, "tool_path %s", path);
 		return saved == ENOENT || saved == ENOTDIR || saved == EACCES ? TOOLCHAIN_E_NOT_TOOL
-									       : -1;
+									      : -1;
 	}
 	if (!S_ISREG(st->st_mode) || !(st->st_mode & 0111)) {
 		err_set(e, "tool_path %s: not a regular executable file", path);
@@ -380,17 +380,15 @@ static int toolchain_hash_path(struct toolchain_store *s, const char *path, cons
 
 	if (hash_file(path, hash, e) < 0)
 		return -1;
-	if (stat(path, &after) == 0 && after.st_dev == st->st_dev &&
-	    after.st_ino == st->st_ino && after.st_size == st->st_size &&
-	    toolchain_same_time(&after.st_mtim, &st->st_mtim) &&
+	if (stat(path, &after) == 0 && after.st_dev == st->st_dev && after.st_ino == st->st_ino &&
+	    after.st_size == st->st_size && toolchain_same_time(&after.st_mtim, &st->st_mtim) &&
 	    toolchain_same_time(&after.st_ctim, &st->st_ctim))
 		toolchain_cache_add(s, path, st, hash);
 	return 0;
 }
 
 /* Streams fd into u. */
-static int toolchain_upload_fd(struct toolchain_upload *u, int fd, const char *path,
-			       struct err *e)
+static int toolchain_upload_fd(struct toolchain_upload *u, int fd, const char *path, struct err *e)
 {
 	size_t size = 1u << 20;
 	char *chunk = xmalloc(size);

@@ -194,11 +194,11 @@ Test(dispatchd_blobs, empty)
  * blob). */
 Test(dispatchd_jobargs, local_config_needs_text)
 {
-	json_t *o = json_pack("{s:i, s:s, s:s, s:o, s:s, s:[{s:s}, {s:s}]}", "protocol", 1,
-			      "tool", "compile", "tool_path", "/go/pkg/tool/compile", "args",
-			      args_with("/tmp/wb/b001/_pkg_.a", NULL, "/src/m/main.go"), "cwd",
-			      "/src/m", "files", "path", "/src/m/main.go", "path",
-			      "/tmp/wb/b001/importcfg");
+	json_t *o =
+	    json_pack("{s:i, s:s, s:s, s:o, s:s, s:[{s:s}, {s:s}]}", "protocol", 1, "tool",
+		      "compile", "tool_path", "/go/pkg/tool/compile", "args",
+		      args_with("/tmp/wb/b001/_pkg_.a", NULL, "/src/m/main.go"), "cwd", "/src/m",
+		      "files", "path", "/src/m/main.go", "path", "/tmp/wb/b001/importcfg");
 	char *text = json_dumps(o, JSON_COMPACT);
 	struct fixture f;
 
@@ -206,8 +206,7 @@ Test(dispatchd_jobargs, local_config_needs_text)
 	memset(&f, 0, sizeof(f));
 	blobs_init(&f.blobs);
 	blobs_seal(&f.blobs);
-	cr_assert_eq(manifest_parse_local(text, strlen(text), &f.m, &f.e), 0, "%s",
-		     err_msg(&f.e));
+	cr_assert_eq(manifest_parse_local(text, strlen(text), &f.m, &f.e), 0, "%s", err_msg(&f.e));
 	free(text);
 	cr_assert_lt(jobargs_check(&f.ja, f.m, &f.blobs, &f.e), 0);
 	cr_assert(strstr(err_msg(&f.e), "-importcfg must be sent with its text"), "%s",

@@ -183,12 +183,12 @@ static json_t *request(const char *out)
 {
 	char *tool = in_dir("compile"), *src = in_dir("src/main.go"), *cfg = in_dir("b/importcfg");
 	char *cwd = in_dir("src");
-	json_t *r = json_pack("{s:i, s:s, s:s, s:[s,s,s,s,s,s,s], s:s, s:{s:s}, "
-			      "s:[{s:s}, {s:s, s:s}]}",
-			      "protocol", 1, "tool", "compile", "tool_path", tool, "args", "-o",
-			      out, "-p", "main", "-importcfg", cfg, src, "cwd", cwd, "env", "GOOS",
-			      "linux", "files", "path", src, "path", cfg, "text",
-			      "# import config\n");
+	json_t *r =
+	    json_pack("{s:i, s:s, s:s, s:[s,s,s,s,s,s,s], s:s, s:{s:s}, "
+		      "s:[{s:s}, {s:s, s:s}]}",
+		      "protocol", 1, "tool", "compile", "tool_path", tool, "args", "-o", out, "-p",
+		      "main", "-importcfg", cfg, src, "cwd", cwd, "env", "GOOS", "linux", "files",
+		      "path", src, "path", cfg, "text", "# import config\n");
 
 	free(tool);
 	free(src);
