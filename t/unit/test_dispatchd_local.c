@@ -430,6 +430,23 @@ Test(dispatchd_local, sandbox_symlink)
 	sandbox_free(sb);
 }
 
+/* Removing a sandbox removes its links, never what they point to (a local
+ * client could name a directory as a file). */
+Test(dispatchd_local, sandbox_removal_keeps_link_targets)
+{
+	char *srcdir = in_dir("src"), *src = in_dir("src/main.go");
+	struct sandbox *sb = NULL;
+	struct err e = {0};
+
+	cr_assert_eq(sandbox_new(d.jobs_dir, &sb, &e), 0, "%s", err_msg(&e));
+	cr_assert_eq(sandbox_symlink(sb, "/x/dir", srcdir, &e), 0, "%s", err_msg(&e));
+	cr_assert_eq(sandbox_symlink(sb, "/x/file", src, &e), 0, "%s", err_msg(&e));
+	sandbox_free(sb);
+	cr_assert_eq(access(src, R_OK), 0, "the linked file survives");
+	free(srcdir);
+	free(src);
+}
+
 Test(dispatchd_local, toolchain_import_path)
 {
 	char *tool = in_dir("compile"), *stored;
