@@ -21,15 +21,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bin/dispatchd --listen 127.0.0.1:0 --port-file "$work/port" --state-dir "$work/state" \
-    2>"$work/dispatchd.log" &
+bin/dispatchd --listen 127.0.0.1:0 --port-file "$work/port" --socket "$work/sock" \
+    --state-dir "$work/state" 2>"$work/dispatchd.log" &
 daemon=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || { cat "$work/dispatchd.log" >&2; exit 1; }
 url="http://127.0.0.1:$(cat "$work/port")"
-echo "quickstart: dispatchd listening on $url"
+echo "quickstart: dispatchd listening on $url and $work/sock"
 
-export GODISTCC_DISPATCHER="$url" GODISTCC_CACHE_DIR="$work/cache" GOFLAGS= GOTOOLCHAIN=local
+# The shim reaches a dispatchd of the same user on the same host through its
+# socket (with a daemon on the default socket, GODISTCC_DISPATCHER is not
+# needed at all).
+export GODISTCC_DISPATCHER="unix:$work/sock" GODISTCC_CACHE_DIR="$work/cache" GOFLAGS= GOTOOLCHAIN=local
 echo "quickstart: building cmd/go through godistcc (cold cache)..."
 GOCACHE="$work/gc-remote" GODISTCC_FALLBACK=0 \
     go build -toolexec="$top/bin/godistcc" -o "$work/go-remote" cmd/go

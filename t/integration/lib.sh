@@ -113,9 +113,14 @@ copy_testmod() {
 # --- daemon --------------------------------------------------------------
 
 # start_daemon [EXTRA ARGS...]: start dispatchd on an ephemeral loopback
-# port with a fresh state directory, wait until /v1/status answers, and set
-# DAEMON_PID, DAEMON_PORT, DAEMON_URL, DAEMON_LOG, DAEMON_STATE and export
-# GODISTCC_DISPATCHER. One daemon per test at a time.
+# port and a local socket in the test's directory, with a fresh state
+# directory, wait until /v1/status answers, and set DAEMON_PID, DAEMON_PORT,
+# DAEMON_URL, DAEMON_SOCKET (DAEMON_SOCKET_AT chooses it), DAEMON_LOG,
+# DAEMON_STATE and export
+# GODISTCC_DISPATCHER: unix:$DAEMON_SOCKET, the path a shim takes to a
+# dispatchd of its own user on its own host, or $DAEMON_URL when
+# DAEMON_TRANSPORT=http (the path to any other dispatcher). One daemon per
+# test at a time.
 start_daemon() {
 	[[ -z ${DAEMON_PID:-} ]] || fail "start_daemon: a daemon is already running"
 	_daemon_n=$((${_daemon_n:-0} + 1))
@@ -126,7 +131,8 @@ start_daemon() {
 	rm -rf "$DAEMON_STATE" "$portfile"
 	mkdir -p "$DAEMON_STATE"
 	note "starting $DISPATCHD (log $DAEMON_LOG)"
-	"$DISPATCHD" --listen 127.0.0.1:0 --port-file "$portfile" \
+	DAEMON_SOCKET=${DAEMON_SOCKET_AT:-$base.sock}
+	"$DISPATCHD" --listen 127.0.0.1:0 --port-file "$portfile" --socket "$DAEMON_SOCKET" \
 		--state-dir "$DAEMON_STATE" --slots "${DAEMON_SLOTS:-2}" \
 		--log-level debug "$@" 2>"$DAEMON_LOG" &
 	DAEMON_PID=$!
@@ -144,8 +150,12 @@ start_daemon() {
 			if [[ $DAEMON_PORT =~ ^[0-9]+$ ]] &&
 				curl -fsS --max-time 2 "http://127.0.0.1:$DAEMON_PORT/v1/status" >/dev/null 2>&1; then
 				DAEMON_URL="http://127.0.0.1:$DAEMON_PORT"
-				export GODISTCC_DISPATCHER=$DAEMON_URL
-				note "dispatchd pid $DAEMON_PID answers at $DAEMON_URL"
+				case ${DAEMON_TRANSPORT:-unix} in
+				unix) export GODISTCC_DISPATCHER=unix:$DAEMON_SOCKET ;;
+				http) export GODISTCC_DISPATCHER=$DAEMON_URL ;;
+				*) fail "start_daemon: DAEMON_TRANSPORT must be unix or http" ;;
+				esac
+				note "dispatchd pid $DAEMON_PID answers at $DAEMON_URL; shims use $GODISTCC_DISPATCHER"
 				return 0
 			fi
 		fi

@@ -5,23 +5,28 @@ need_bins
 mod=$(copy_testmod testbroken)
 cd "$mod"
 start_daemon
-rc_plain=0 rc_dist=0
+rc_plain=0
 run_go plain broken build ./... || rc_plain=$?
-run_go dist broken-d build ./... || rc_dist=$?
 ((rc_plain != 0)) || fail "plain build of testbroken succeeded"
 grep -q 'undefined: undefinedThing' "$T_DIR/broken/stderr" &&
 	grep -q 'cannot use "three"' "$T_DIR/broken/stderr" ||
 	fail "plain build of testbroken did not report both errors: $(cat "$T_DIR/broken/stderr")"
-((rc_dist == rc_plain)) || fail "exit status $rc_dist through godistcc, $rc_plain plain"
-if ! cmp -s "$T_DIR/broken/stderr" "$T_DIR/broken-d/stderr"; then
-	diff -u "$T_DIR/broken/stderr" "$T_DIR/broken-d/stderr" | head -n 30
-	fail "stderr through godistcc differs from a plain build's (diff in log)"
-fi
-cmp -s "$T_DIR/broken/stdout" "$T_DIR/broken-d/stdout" || fail "stdout differs"
+# Through the local socket and over HTTP.
+for via in "unix:$DAEMON_SOCKET" "$DAEMON_URL"; do
+	rc_dist=0
+	name=broken-${via%%:*}
+	GODISTCC_DISPATCHER=$via run_go dist "$name" build ./... || rc_dist=$?
+	((rc_dist == rc_plain)) || fail "exit status $rc_dist through godistcc ($via), $rc_plain plain"
+	if ! cmp -s "$T_DIR/broken/stderr" "$T_DIR/$name/stderr"; then
+		diff -u "$T_DIR/broken/stderr" "$T_DIR/$name/stderr" | head -n 30
+		fail "stderr through godistcc ($via) differs from a plain build's (diff in log)"
+	fi
+	cmp -s "$T_DIR/broken/stdout" "$T_DIR/$name/stdout" || fail "stdout differs ($via)"
+done
 # The failing compile itself went to the daemon: rebuild with the
 # dependencies cached, so that it is the only compile.
 before=$(status_field jobs_completed)
-GOCACHE_REUSE=broken-d run_go dist broken-x build -x ./... || true
+GOCACHE_REUSE=broken-unix run_go dist broken-x build -x ./... || true
 after=$(status_field jobs_completed)
 n=$(count_tool broken-x compile)
 note "rebuild: $n compiles; jobs_completed $before -> $after"

@@ -1,5 +1,7 @@
 # The CI use: GOFLAGS=-toolexec=godistcc go test ./... in the test module.
 need_bins
+# Over HTTP, as to a dispatcher on another host.
+export DAEMON_TRANSPORT=http
 mod=$(copy_testmod)
 cd "$mod"
 start_daemon

@@ -1,6 +1,8 @@
 # The test module with GODISTCC_ASM=remote (its own asm including go_asm.h,
 # and the runtime's): identical GOCACHE outputs and binary.
 need_bins
+# Over HTTP, as to a dispatcher on another host.
+export DAEMON_TRANSPORT=http
 mod=$(copy_testmod)
 cd "$mod"
 export GODISTCC_ASM=remote

@@ -1,6 +1,8 @@
 # The test module with -trimpath, and cross-compiled for windows/arm64 and
 # darwin/amd64: identical GOCACHE outputs and binaries.
 need_bins
+# Over HTTP, as to a dispatcher on another host.
+export DAEMON_TRANSPORT=http
 mod=$(copy_testmod)
 cd "$mod"
 start_daemon

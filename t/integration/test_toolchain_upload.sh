@@ -2,6 +2,8 @@
 # build uploads the compile binary exactly once (and /v1/status lists its
 # SHA-256); a second build against the same daemon uploads nothing.
 need_bins
+# Over HTTP, as to a dispatcher on another host.
+export DAEMON_TRANSPORT=http
 mod=$(copy_testmod)
 cd "$mod"
 compile="$("$GO" env GOTOOLDIR)/compile"
