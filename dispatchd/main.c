@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 #include "dispatchd.h"
 #include "err.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "janitor.h"
 #include "local.h"
 #include "localsock.h"
@@ -46,6 +50,7 @@ static struct {
 	char *socket;
 	char *port_file;
 	char *state_dir;
+	char *sandbox_dir;
 	long slots;
 	long job_timeout;
 	char *name;
@@ -71,6 +76,11 @@ static const struct config_opt options[] = {
 	 "toolchains, sandboxes and uploads (default: /var/lib/dispatchd for root, else "
 	 "$XDG_STATE_HOME/dispatchd or ~/.local/state/dispatchd)",
 	 &conf.state_dir},
+	{"sandbox-dir", CONFIG_STRING, NULL, "DISPATCHD_SANDBOX_DIR",
+	 "make job sandboxes in a private directory below DIR (default: /dev/shm when it "
+	 "is a tmpfs, else STATE-DIR/jobs): sandboxes live for one job, and on tmpfs "
+	 "creating and removing them costs no disk journal",
+	 &conf.sandbox_dir},
 	{"slots", CONFIG_INT, "-1", "DISPATCHD_SLOTS",
 	 "jobs run at once; -1: one per CPU; 0: run none (POST /v1/job answers no_slots)",
 	 &conf.slots},
@@ -435,8 +445,8 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 		local_stop(loc);
 		return -1;
 	}
-	log_info("listening on %s (%ld slots, state in %s)", server_url(srv), conf.slots,
-		 d->state_dir);
+	log_info("listening on %s (%ld slots, state in %s, sandboxes in %s)", server_url(srv),
+		 conf.slots, d->state_dir, d->jobs_dir);
 	if (loc)
 		log_info("local socket %s", local_path(loc));
 	if (conf.port_file && write_port_file(server_port(srv), e) < 0) {
@@ -446,6 +456,66 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 	}
 	shutdown_daemon(srv, loc, d, wait_for_signal(set));
 	return 0;
+}
+
+/* Whether dir is on a tmpfs. */
+static int is_tmpfs(const char *dir)
+{
+	struct statfs fs;
+
+	return statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+/*
+ * The directory for job sandboxes: <base>/dispatchd-<uid>-<hash of the state
+ * directory>, emptied, where base is --sandbox-dir or /dev/shm when that is
+ * a tmpfs; else, or when /dev/shm cannot be used, <state>/jobs (already
+ * emptied). The name is stable, so that
+ * what a killed daemon left is removed by the next one for the same state
+ * directory (whose lock this daemon holds); in a world-writable base, an
+ * entry of that name that is not our own directory is never touched.
+ */
+static char *sandbox_parent(const char *state, struct err *e)
+{
+	const char *base = conf.sandbox_dir;
+	char hex[HASH_HEX_LEN + 1], *dir, *abs;
+	struct stat st;
+
+	if (!base && is_tmpfs("/dev/shm"))
+		base = "/dev/shm";
+	if (!base)
+		return xasprintf("%s/jobs", state);
+	if (!(abs = realpath(base, NULL))) {
+		err_errno(e, errno, "--sandbox-dir %s", base);
+		return NULL;
+	}
+	hash_buf(state, strlen(state), hex);
+	dir = xasprintf("%s/dispatchd-%ju-%.12s", abs, (uintmax_t)geteuid(), hex);
+	free(abs);
+	if (strchr(dir, ';') || strstr(dir, "=>")) {
+		err_set(e, "%s: the sandbox directory's path may not contain ';' or \"=>\"", dir);
+		goto fail;
+	}
+	if (lstat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+			err_set(e, "%s exists and is not a directory of this user", dir);
+			goto fail;
+		}
+		if (fs_rm_rf(dir, e) < 0)
+			goto fail;
+	}
+	if (mkdir(dir, 0700) < 0) {
+		err_errno(e, errno, "%s", dir);
+		goto fail;
+	}
+	return dir;
+fail:
+	free(dir);
+	if (conf.sandbox_dir)
+		return NULL;
+	log_warn("%s; sandboxes go to %s/jobs instead", err_msg(e), state);
+	err_clear(e);
+	return xasprintf("%s/jobs", state);
 }
 
 static int run(struct err *e)
@@ -459,7 +529,8 @@ static int run(struct err *e)
 	if (state_prepare(conf.state_dir, &state, e) < 0)
 		goto out;
 	d.state_dir = state;
-	d.jobs_dir = jobs = xasprintf("%s/jobs", state);
+	if (!(d.jobs_dir = jobs = sandbox_parent(state, e)))
+		goto out;
 	if ((d.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		err_errno(e, errno, "eventfd");
 		goto out;
@@ -473,6 +544,8 @@ static int run(struct err *e)
 	d.janitor = NULL;
 	if (r == 0 && (state_fresh_dir(state, "jobs", 0755, e) < 0 ||
 		       state_fresh_dir(state, "tmp", 0700, e) < 0))
+		r = -1;
+	if (r == 0 && strncmp(jobs, state, strlen(state)) != 0 && fs_rm_rf(jobs, e) < 0)
 		r = -1;
 out:
 	toolchain_store_free(d.store);

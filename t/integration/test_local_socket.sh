@@ -3,7 +3,8 @@
 # runs there, byte-identical to a plain build. A second dispatchd refuses
 # the socket a live one holds. A dead daemon's socket makes auto fall back
 # (locally, one warning); unix:PATH with GODISTCC_FALLBACK=0 fails with an
-# error naming the socket.
+# error naming the socket. Sandboxes go to a private directory on /dev/shm
+# (a tmpfs) by default, removed at shutdown.
 need_bins
 mod=$(copy_testmod)
 cd "$mod"
@@ -67,5 +68,12 @@ must_go dist again build -a -o "$T_DIR/app.again" ./cmd/app
 after=$(status_field jobs_local)
 ((after > before)) || fail "the restarted daemon received no jobs on $sock"
 assert_same_file "$T_DIR/app.plain" "$T_DIR/app.again"
+sandboxes=$(sed -n 's/.*sandboxes in \(.*\))$/\1/p' "$DAEMON_LOG" | tail -n 1)
+[[ -d $sandboxes ]] || fail "the daemon's log names no sandbox directory that exists ('$sandboxes')"
+if [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then
+	[[ $sandboxes == /dev/shm/dispatchd-* ]] ||
+		fail "sandboxes are in $sandboxes, want /dev/shm (a tmpfs) by default"
+fi
 stop_daemon
 [[ ! -e $sock ]] || fail "dispatchd left $sock behind after SIGTERM"
+[[ ! -e $sandboxes ]] || fail "dispatchd left $sandboxes behind after SIGTERM"
