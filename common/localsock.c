@@ -139,9 +139,10 @@ int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e)
 	if (localsock_read_full(fd, h, sizeof(h), e) < 0)
 		return -1;
 	len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	if (len > max)
-		return err_set(e, "local socket: frame of %zu bytes passes the cap of %zu", len,
-			       max);
+	if (len > max) {
+		err_set(e, "frame of %zu bytes passes the cap of %zu bytes", len, max);
+		return LOCALSOCK_E_TOO_LARGE;
+	}
 	buf_grow(out, len);
 	if (localsock_read_full(fd, out->data + out->len, len, e) < 0)
 		return -1;

@@ -41,8 +41,11 @@ int localsock_write_full(int fd, const void *p, size_t len, struct err *e);
 
 /* Writes one frame. */
 int localsock_write_frame(int fd, const void *data, size_t len, struct err *e);
-/* Reads one frame into out (appending); fails when it passes max bytes,
- * before allocating. */
+/* A frame whose length passes the reader's cap (nothing of it was read). */
+#define LOCALSOCK_E_TOO_LARGE (-2)
+
+/* Reads one frame into out (appending). LOCALSOCK_E_TOO_LARGE, before
+ * allocating or reading the body, when it passes max bytes. */
 int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e);
 
 #endif

@@ -26,9 +26,6 @@
 
 #include "banned.h"
 
-/* A request frame whose length passes the cap (nothing of it was read). */
-#define LOCAL_E_TOO_LARGE (-2)
-
 /* How long an error frame written by the accept thread may block. */
 #define LOCAL_QUICK_TIMEOUT_MS 1000
 
@@ -109,29 +106,6 @@ static int local_write_answer(int fd, const struct job_answer *a, struct err *e)
 
 /* --- one connection --- */
 
-/* Reads the request frame. LOCAL_E_TOO_LARGE, before the body is read,
- * when its length passes MANIFEST_MAX_BYTES. */
-static int local_read_request(int fd, struct buf *out, struct err *e)
-{
-	unsigned char h[LOCALSOCK_HEADER];
-	size_t len;
-
-	if (localsock_read_full(fd, h, sizeof(h), e) < 0)
-		return -1;
-	len = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
-	if (len > MANIFEST_MAX_BYTES) {
-		err_set(e, "request of %zu bytes is larger than MANIFEST_MAX_BYTES (%u bytes)", len,
-			MANIFEST_MAX_BYTES);
-		return LOCAL_E_TOO_LARGE;
-	}
-	buf_grow(out, len);
-	if (localsock_read_full(fd, out->data, len, e) < 0)
-		return -1;
-	out->len = len;
-	out->data[len] = '\0';
-	return 0;
-}
-
 /* Only the daemon's own user: the daemon reads that user's files. */
 static int local_check_peer(int fd)
 {
@@ -190,10 +164,11 @@ static void local_serve(struct local *l, int fd)
 		log_warn("local socket: %s", err_msg(&e));
 		goto out;
 	}
-	r = local_read_request(fd, &req, &e);
-	if (r == LOCAL_E_TOO_LARGE) {
-		log_info("local job: too_large: %s", err_msg(&e));
-		local_reply_error(fd, "too_large", "%s", err_msg(&e));
+	/* A length past the cap is answered before its body is read. */
+	r = localsock_read_frame(fd, MANIFEST_MAX_BYTES, &req, &e);
+	if (r == LOCALSOCK_E_TOO_LARGE) {
+		log_info("local job: too_large: request %s (MANIFEST_MAX_BYTES)", err_msg(&e));
+		local_reply_error(fd, "too_large", "request %s (MANIFEST_MAX_BYTES)", err_msg(&e));
 	} else if (r < 0) {
 		log_debug("local socket: no request: %s", err_msg(&e));
 	} else {
