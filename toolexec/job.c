@@ -271,7 +271,7 @@ static int job_has_response_file(const struct job *j)
 
 /* The arguments with @response files expanded: as given when there are none
  * (cheapest and exact), else rendered from the model. */
-json_t *job_json_args(const struct job *j)
+static json_t *job_json_args(const struct job *j)
 {
 	char **argv;
 	size_t argc;
@@ -307,7 +307,7 @@ static char *job_goroot_from_tool(const char *tool)
 	return end > 0 ? xstrndup(tool, end) : xstrdup("/");
 }
 
-json_t *job_json_env(const struct job *j)
+static json_t *job_json_env(const struct job *j)
 {
 	json_t *env = json_object();
 	char *goroot = NULL;
@@ -329,4 +329,39 @@ json_t *job_json_env(const struct job *j)
 	return env;
 }
 
+static json_t *job_json_files(const struct job *j, job_file_json *file_json)
+{
+	json_t *a = json_array();
 
+	for (size_t i = 0; a && i < j->nfiles; i++) {
+		if (json_array_append_new(a, file_json(&j->files[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+char *job_request_text(const struct job *j, job_file_json *file_json, json_t *extra)
+{
+	json_t *args = job_json_args(j), *env = job_json_env(j);
+	json_t *files = job_json_files(j, file_json);
+	json_t *m = NULL;
+	char *text = NULL;
+
+	if (args && env && files && extra) {
+		/* "o" steals the references, on failure too (jansson >= 2.12). */
+		m = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:b}", "protocol", PROTOCOL_VERSION,
+			      "tool", j->tool == GOARGS_ASM ? "asm" : "compile", "args", args, "cwd",
+			      j->cwd, "env", env, "files", files, "merge_output", j->merge_output);
+		args = env = files = NULL;
+	}
+	if (m && json_object_update(m, extra) == 0)
+		text = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	json_decref(args);
+	json_decref(env);
+	json_decref(files);
+	json_decref(extra);
+	return text;
+}

@@ -80,10 +80,17 @@ int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, st
 /* Marks the job local-only (the first reason wins) and fails with -1. */
 int job_local(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The manifest's "args" (@response files expanded) and "env" (the variables
- * that affect output, and GOROOT derived from the tool path when unset), or
- * NULL when a string is not UTF-8. Caller owns them. */
-json_t *job_json_args(const struct job *j);
-json_t *job_json_env(const struct job *j);
+/* One files[] entry of a request. */
+typedef json_t *job_file_json(const struct job_file *f);
+
+/*
+ * The request text shared by POST /v1/job's manifest (jobbundle.c) and the
+ * local socket's request (local.c): protocol, tool, args (@response files
+ * expanded), cwd, env (the variables that affect output, and GOROOT derived
+ * from the tool path when unset), merge_output, files[] with file_json's
+ * entry for each input, and the fields of extra (taken over; NULL fails).
+ * Caller frees; NULL when some string is not UTF-8.
+ */
+char *job_request_text(const struct job *j, job_file_json *file_json, json_t *extra);
 
 #endif

@@ -45,45 +45,17 @@ int job_load_files(struct job *j)
 	return 0;
 }
 
-static json_t *job_json_files(const struct job *j)
+static json_t *job_blob_file(const struct job_file *f)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < j->nfiles; i++) {
-		const struct job_file *f = &j->files[i];
-		json_t *o = json_pack("{s:s, s:s}", "path", f->path, "blob", f->blob);
-
-		if (json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
+	return json_pack("{s:s, s:s}", "path", f->path, "blob", f->blob);
 }
 
 /* The manifest text (caller frees), or NULL when some string is not UTF-8. */
 static char *job_manifest(const struct job *j, int compress)
 {
-	json_t *args = job_json_args(j), *env = job_json_env(j), *files = job_json_files(j);
-	json_t *m = NULL;
-	char *text = NULL;
-
-	if (args && env && files) {
-		/* "o" steals the references, on failure too (jansson >= 2.12). */
-		m = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "protocol",
-			      PROTOCOL_VERSION, "tool", j->tool == GOARGS_ASM ? "asm" : "compile",
-			      "toolchain", j->toolchain, "args", args, "cwd", j->cwd, "env", env,
-			      "files", files, "merge_output", j->merge_output, "compress",
-			      compress);
-		args = env = files = NULL;
-	}
-	if (m)
-		text = json_dumps(m, JSON_COMPACT);
-	json_decref(m);
-	json_decref(args);
-	json_decref(env);
-	json_decref(files);
-	return text;
+	return job_request_text(
+	    j, job_blob_file,
+	    json_pack("{s:s, s:b}", "toolchain", j->toolchain, "compress", compress));
 }
 
 static int job_file_cmp_blob(const void *a, const void *b)

@@ -16,47 +16,19 @@
 
 #include "banned.h"
 
-/* files[]: the paths, with the text of the files already read (importcfg
- * and embedcfg), which the daemon stages as sent. */
-static json_t *local_json_files(const struct job *j)
+/* A files[] entry: the path, with the text of a file already read (the
+ * importcfg and embedcfg), which the daemon stages as sent. */
+static json_t *local_file(const struct job_file *f)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < j->nfiles; i++) {
-		const struct job_file *f = &j->files[i];
-		json_t *o = f->loaded ? json_pack("{s:s, s:s%}", "path", f->path, "text",
-						  f->data.data, f->data.len)
-				      : json_pack("{s:s}", "path", f->path);
-
-		if (json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
-	return a;
+	return f->loaded ? json_pack("{s:s, s:s%}", "path", f->path, "text", f->data.data,
+				     f->data.len)
+			 : json_pack("{s:s}", "path", f->path);
 }
 
 /* The request text (caller frees), or NULL when some string is not UTF-8. */
 static char *local_request(const struct job *j)
 {
-	json_t *args = job_json_args(j), *env = job_json_env(j), *files = local_json_files(j);
-	json_t *m = NULL;
-	char *text = NULL;
-
-	if (args && env && files) {
-		m = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:b}", "protocol",
-			      PROTOCOL_VERSION, "tool", j->tool == GOARGS_ASM ? "asm" : "compile",
-			      "tool_path", j->tool_argv[0], "args", args, "cwd", j->cwd, "env", env,
-			      "files", files, "merge_output", j->merge_output);
-		args = env = files = NULL;
-	}
-	if (m)
-		text = json_dumps(m, JSON_COMPACT);
-	json_decref(m);
-	json_decref(args);
-	json_decref(env);
-	json_decref(files);
-	return text;
+	return job_request_text(j, local_file, json_pack("{s:s}", "tool_path", j->tool_argv[0]));
 }
 
 /* A size field of the header, within max. */
