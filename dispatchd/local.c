@@ -20,6 +20,7 @@
 #include "dispatchd.h"
 #include "err.h"
 #include "job.h"
+#include "jsonmsg.h"
 #include "localsock.h"
 #include "log.h"
 #include "protocol.h"
@@ -53,19 +54,6 @@ struct local {
 
 /* --- answers --- */
 
-/* JSON text must be UTF-8; a message quoting hostile bytes loses them. */
-static json_t *local_message(char *msg)
-{
-	json_t *s = json_string(msg);
-
-	if (s)
-		return s;
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
-	return json_string(msg);
-}
-
 static void local_reply_error(int fd, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -83,7 +71,7 @@ static void local_reply_error(int fd, const char *code, const char *fmt, ...)
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
 	obj = json_pack("{s:i, s:s, s:o}", "protocol", PROTOCOL_VERSION, "error", code, "message",
-			local_message(msg.data));
+			json_message(msg.data));
 	text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	if (text)
 		localsock_write_frame(fd, text, strlen(text), NULL);

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "jsonmsg.h"
 #include "log.h"
 #include "protocol.h"
 
@@ -103,19 +104,6 @@ void request_reply_json(struct request *rq, unsigned status, json_t *body)
 		return;
 	}
 	request_reply_data(rq, status, "application/json", text, strlen(text));
-}
-
-/* JSON text must be UTF-8; a message quoting hostile bytes loses them. */
-static json_t *json_message(char *msg)
-{
-	json_t *s = json_string(msg);
-
-	if (s)
-		return s;
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
-	return json_string(msg);
 }
 
 void request_reply_error(struct request *rq, unsigned status, const char *code, json_t *extra,
