@@ -67,7 +67,9 @@ t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t --jobs 2; done
 
-t/unit/bin-asan/%: t/unit/%.c $(COMMON_SRC) $(wildcard common/*.h) | t/unit/bin-asan
+# Tests #include sources of dispatchd/ and toolexec/: any change rebuilds them.
+t/unit/bin-asan/%: t/unit/%.c $(COMMON_SRC) $(wildcard common/*.h dispatchd/*.[ch] toolexec/*.[ch]) \
+		| t/unit/bin-asan
 	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -o $@ $< $(COMMON_SRC) $(LDLIBS) -lcriterion
 
 unit-sanitize: $(UNIT_ASAN_BIN)
@@ -91,4 +93,4 @@ clean:
 	rm -rf bin libexec t/unit/bin t/unit/bin-asan common/libcommon.a */*.o */*.d
 
 .PHONY: all unit unit-sanitize integration check install clean
--include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DAEMON_OBJ:.o=.d)
