@@ -65,7 +65,7 @@ static int job_find_outputs(struct job *j)
 			return job_local(j, "flag %s has no value", it->flag);
 		if (!(abs = job_resolve(j, it->value)))
 			return -1;
-		j->outputs[j->noutputs++] = (struct job_output){abs, it->value};
+		j->outputs[j->noutputs++] = (struct answer_expect){abs, it->value};
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "err.h"
 #include "goargs.h"
+#include "answer.h"
 #include "hash.h"
 
 struct job_file {
@@ -29,19 +30,13 @@ struct job_file {
 	char blob[HASH_HEX_LEN + 1];
 };
 
-/* An output file the tool may write. */
-struct job_output {
-	char *path;	 /* absolute and clean: where the output is written */
-	const char *arg; /* the value as the arguments wrote it (borrowed from ga) */
-};
-
 struct job {
 	enum goargs_tool tool;
 	char *const *tool_argv; /* borrowed: tool path, then its arguments, NULL-terminated */
 	size_t nargs;		/* arguments after the tool path */
 	char *cwd;
 	struct goargs *ga;
-	struct job_output *outputs; /* the -o, -asmhdr, -linkobj values */
+	struct answer_expect *outputs; /* the -o, -asmhdr, -linkobj values */
 	size_t noutputs;
 	struct job_file *files;
 	size_t nfiles, capfiles;

@@ -15,7 +15,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../toolexec/answer.c"
 #include "../../toolexec/job.c"
 #include "../../toolexec/local.c"
 

@@ -65,7 +65,7 @@ static int answer_take_entry(struct answer *a, const char *name, const char *dat
 	return err_set(e, "answer: unexpected entry %s", name);
 }
 
-static int answer_read(struct answer *a, struct bundle_reader *rd, const struct job_output *outputs,
+static int answer_read(struct answer *a, struct bundle_reader *rd, const struct answer_expect *outputs,
 		       size_t noutputs, struct err *e)
 {
 	const char *name, *data;
@@ -94,7 +94,7 @@ static int answer_read(struct answer *a, struct bundle_reader *rd, const struct 
 	return answer_check_complete(a, noutputs, e);
 }
 
-int answer_parse(const void *data, size_t len, const struct job_output *outputs, size_t noutputs,
+int answer_parse(const void *data, size_t len, const struct answer_expect *outputs, size_t noutputs,
 		 struct answer **ret, struct err *e)
 {
 	struct bundle_limits lim;

@@ -17,7 +17,13 @@
 #include "buf.h"
 
 struct err;
-struct job_output;
+
+/* An output file the job's tool may write, as the answer is checked against. */
+struct answer_expect {
+	char *path;	 /* absolute and clean: where the output is written; owned by
+			  * whoever built the list */
+	const char *arg; /* the value as the arguments wrote it */
+};
 
 struct answer_output {
 	const char *path; /* absolute; borrowed from the outputs given to answer_parse() */
@@ -46,7 +52,7 @@ struct answer *answer_new(void);
  * which must be one of the job's outputs (given by its absolute path or as
  * the arguments wrote it) and listed once. Their data is left unset.
  */
-int answer_take_result(struct answer *a, json_t *result, const struct job_output *outputs,
+int answer_take_result(struct answer *a, json_t *result, const struct answer_expect *outputs,
 		       size_t noutputs, struct err *e);
 /* Whether every listed output has arrived and a successful run (exit 0, no
  * signal) returned all noutputs of the job's outputs. */
@@ -62,7 +68,7 @@ size_t answer_max_bytes(size_t noutputs);
  * signal) must return every one of them. On success the caller frees *ret
  * with answer_free().
  */
-int answer_parse(const void *data, size_t len, const struct job_output *outputs, size_t noutputs,
+int answer_parse(const void *data, size_t len, const struct answer_expect *outputs, size_t noutputs,
 		 struct answer **ret, struct err *e);
 void answer_free(struct answer *a);
 

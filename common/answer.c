@@ -6,7 +6,6 @@
 
 #include "buf.h"
 #include "err.h"
-#include "job.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -48,7 +47,7 @@ static int answer_int(json_t *o, const char *key, long lo, long hi, int *ret, st
 }
 
 /* The absolute path of the job's output named path, or NULL. */
-static const char *answer_expected(const char *path, const struct job_output *outputs,
+static const char *answer_expected(const char *path, const struct answer_expect *outputs,
 				   size_t noutputs)
 {
 	for (size_t i = 0; i < noutputs; i++)
@@ -57,7 +56,7 @@ static const char *answer_expected(const char *path, const struct job_output *ou
 	return NULL;
 }
 
-static int answer_add_output(struct answer *a, json_t *o, const struct job_output *outputs,
+static int answer_add_output(struct answer *a, json_t *o, const struct answer_expect *outputs,
 			     size_t noutputs, struct err *e)
 {
 	const char *path = json_string_value(json_object_get(o, "path"));
@@ -77,7 +76,7 @@ static int answer_add_output(struct answer *a, json_t *o, const struct job_outpu
 	return 0;
 }
 
-int answer_take_result(struct answer *a, json_t *j, const struct job_output *outputs,
+int answer_take_result(struct answer *a, json_t *j, const struct answer_expect *outputs,
 		       size_t noutputs, struct err *e)
 {
 	json_t *outs = json_object_get(j, "outputs");
