@@ -17,6 +17,12 @@
 #define ROUTE_STATUS "/v1/status"
 #define ROUTE_JOB "/v1/job"
 #define ROUTE_TOOLCHAIN_PREFIX "/v1/toolchains/"
+#define ROUTE_CLUSTER "/v1/cluster"
+#define ROUTE_JOIN "/v1/join"
+
+/* On a job a dispatcher forwards: the receiver runs it itself, never
+ * forwards it again (no loops between dispatchers). */
+#define FORWARDED_HEADER "X-Godistcc-Forwarded"
 
 /* Bundle entry names. */
 #define ENTRY_MANIFEST "manifest.json"
@@ -37,6 +43,7 @@
 #define PATH_MAX_BYTES 4096u		    /* one path or argument */
 #define TOOLCHAIN_MAX_BYTES (512u << 20)  /* one uploaded tool binary */
 #define OUTPUT_MAX_BYTES (1024u << 20)    /* all output files of one job */
+#define JOIN_MAX_BYTES (4u << 10)	    /* body of POST /v1/join */
 #define STREAM_MAX_BYTES (64u << 20)	    /* captured stdout or stderr */
 #define RESULT_MAX_BYTES (1u << 20)	    /* result.json */
 

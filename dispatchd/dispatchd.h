@@ -9,6 +9,7 @@
  * afterwards; the services they point to are thread-safe themselves.
  */
 
+struct hosts;
 struct janitor;
 struct slots;
 struct stats;
@@ -23,6 +24,12 @@ struct dispatchd {
 	struct stats *stats;
 	struct toolchain_store *store;
 	struct janitor *janitor; /* removes finished sandboxes */
+	/* The cluster this daemon dispatches to: itself, its --peer
+	 * volunteers and those that joined. While it holds no volunteer the
+	 * daemon runs every job itself, as it always did. */
+	struct hosts *hosts;
+	int nice;	 /* CPU priority of the tools it runs */
+	double max_load; /* take no jobs while the owner's load passes it; 0: off */
 	/* An eventfd that becomes readable when running tools must be killed
 	 * (shutdown after the grace period). Jobs poll it, never read it. */
 	int cancel_fd;

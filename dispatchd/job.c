@@ -3,21 +3,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "answer.h"
 #include "blobs.h"
 #include "buf.h"
 #include "bundle.h"
 #include "dispatchd.h"
 #include "err.h"
+#include "forward.h"
 #include "goargs.h"
 #include "gocfg.h"
+#include "hosts.h"
 #include "janitor.h"
 #include "jobargs.h"
 #include "log.h"
 #include "manifest.h"
+#include "peer.h"
 #include "protocol.h"
 #include "relocate.h"
 #include "run.h"
@@ -43,7 +48,9 @@ struct job {
 	struct run_result run;
 	struct job_output *outs; /* one per ja.outs */
 	long duration_ms;	 /* staging to collected outputs */
+	char *ran_on;		 /* the volunteer that ran it, or NULL for this daemon */
 	int local;		 /* came through the local socket */
+	int forwarded;		 /* a dispatcher sent it: run here, never forward */
 	int ran;		 /* took a slot: counted in the stats */
 };
 
@@ -74,6 +81,7 @@ static void job_release(struct job *j)
 	run_result_release(&j->run);
 	jobargs_release(&j->ja);
 	blobs_release(&j->blobs);
+	free(j->ran_on);
 	manifest_free(j->m);
 }
 
@@ -250,7 +258,7 @@ static int job_exec(struct job *j, struct err *e)
 	const struct jobargs *ja = &j->ja;
 	char **args = NULL, **argv = NULL, **envp = NULL;
 	char *exe = NULL, *dir = NULL;
-	struct run_cmd c = {.cancel_fd = j->d->cancel_fd};
+	struct run_cmd c = {.cancel_fd = j->d->cancel_fd, .nice = j->d->nice};
 	size_t argc;
 	int r = JOB_E_INTERNAL;
 
@@ -333,7 +341,7 @@ static json_t *job_result_json(const struct job *j)
 	}
 	res = json_pack("{s:i, s:i, s:i, s:o, s:s, s:I}", "protocol", PROTOCOL_VERSION, "exit_code",
 			j->run.exit_code, "signal", j->run.signal, "outputs", outputs, "host",
-			j->d->name, "duration_ms", (json_int_t)j->duration_ms);
+			j->ran_on ? j->ran_on : j->d->name, "duration_ms", (json_int_t)j->duration_ms);
 	if (res && j->local) {
 		json_object_set_new(res, "stdout_size", json_integer((json_int_t)j->run.out.len));
 		json_object_set_new(res, "stderr_size", json_integer((json_int_t)j->run.err.len));
@@ -466,10 +474,240 @@ static void job_count(const struct job *j, int r)
 		stats_job_completed(j->d->stats, j->local);
 }
 
-int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, size_t *ret_len,
-	    struct job_missing *ret_missing, struct err *e)
+/* --- where a job runs: here, or on a volunteer --- */
+
+/* Volunteers tried for one job before it is given back to its client. */
+#define JOB_MAX_TRIES 3
+/* The part of a job's cost that does not grow with its source. */
+#define JOB_UNITS_BASE 20000.0
+
+/* The import archives the job's importcfg names (empty without one). */
+static void job_archives(const struct job *j, struct gocfg_paths *ret)
 {
-	struct job j = {.d = d};
+	const struct manifest_file *f = j->ja.importcfg ? manifest_find(j->m, j->ja.importcfg) : NULL;
+	const struct blob *b = f ? blobs_find(&j->blobs, f->blob) : NULL;
+	struct err e = {0};
+
+	memset(ret, 0, sizeof(*ret));
+	if (b && gocfg_importcfg_files(b->data, b->len, ret, &e) < 0)
+		gocfg_paths_release(ret);
+}
+
+static int job_is_archive(const struct gocfg_paths *archives, const char *path)
+{
+	for (size_t i = 0; i < archives->n; i++)
+		if (strcmp(archives->paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* The work a job is, for comparing hosts' speeds: its source bytes. */
+static double job_units(const struct job *j, const struct gocfg_paths *archives)
+{
+	double units = JOB_UNITS_BASE;
+
+	for (size_t i = 0; i < j->m->nfiles; i++) {
+		const struct manifest_file *f = &j->m->files[i];
+		const struct blob *b;
+		struct stat st;
+
+		if (job_is_archive(archives, f->path))
+			continue;
+		if (!f->link && (b = blobs_find(&j->blobs, f->blob)))
+			units += (double)b->len;
+		else if (f->link && stat(f->path, &st) == 0)
+			units += (double)st.st_size;
+	}
+	return units;
+}
+
+/* Takes the volunteer's answer as if the tool had run here. */
+static void job_take_answer(struct job *j, struct answer *a, const struct answer_expect *outs,
+			    char *host)
+{
+	int next = 0;
+
+	j->run.exit_code = a->exit_code;
+	j->run.signal = a->signal;
+	buf_release(&j->run.out);
+	buf_release(&j->run.err);
+	j->run.out = a->out;
+	j->run.err = a->err;
+	buf_init(&a->out);
+	buf_init(&a->err);
+	j->outs = xcalloc(j->ja.outs.n ? j->ja.outs.n : 1, sizeof(*j->outs));
+	for (size_t i = 0; i < j->ja.outs.n; i++) {
+		struct job_output *o = &j->outs[i];
+
+		buf_init(&o->data);
+		o->entry = -1;
+		for (size_t k = 0; k < a->noutputs && !job_output_repeats(j, i); k++) {
+			struct answer_output *ao = &a->outputs[k];
+
+			if (ao->path != outs[i].path)
+				continue;
+			buf_release(&o->data);
+			o->data = (struct buf){.data = ao->data, .len = ao->len, .cap = ao->len + 1};
+			ao->data = NULL;
+			o->entry = next++;
+		}
+	}
+	j->duration_ms = a->duration_ms;
+	j->ran_on = a->host ? xstrdup(a->host) : host;
+	if (a->host)
+		free(host);
+}
+
+/* The request to a volunteer, built at its first use and kept for
+ * retries. */
+struct job_fwd {
+	struct forward_req req;
+	struct answer_expect *outs;
+	char *exe;
+	char *body;
+	size_t len;
+};
+
+static void job_fwd_release(struct job_fwd *f)
+{
+	free(f->outs);
+	free(f->exe);
+	free(f->body);
+}
+
+static int job_fwd_build(struct job *j, struct job_fwd *f, const struct gocfg_paths *archives,
+			 struct err *e)
+{
+	if (f->body)
+		return 0;
+	f->outs = xcalloc(j->ja.outs.n + 1, sizeof(*f->outs));
+	for (size_t i = 0; i < j->ja.outs.n; i++)
+		f->outs[i] = (struct answer_expect){j->ja.outs_abs.paths[i], j->ja.outs.paths[i]};
+	f->exe = toolchain_path(j->d->store, j->m->toolchain);
+	f->req = (struct forward_req){.m = j->m,
+				      .blobs = &j->blobs,
+				      .archives = archives,
+				      .tool_exe = f->exe,
+				      .outs = f->outs,
+				      .nouts = j->ja.outs.n,
+				      .timeout_ms = (j->d->job_timeout + 30) * 1000,
+				      .cancel_fd = j->d->cancel_fd};
+	return forward_bundle(&f->req, &f->body, &f->len, e);
+}
+
+/* One attempt on a volunteer; the host's slot is given back here. */
+static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
+		       const struct gocfg_paths *archives, double units, struct err *e)
+{
+	struct hosts *hs = j->d->hosts;
+	struct answer *a = NULL;
+	long t0 = now_ms();
+	int uploaded = 0, r;
+
+	if (job_fwd_build(j, f, archives, e) < 0) {
+		hosts_done(hs, host, HOST_UNUSED, 0, 0);
+		return -1;
+	}
+	r = forward_send(host_peer(host), &f->req, f->body, f->len, &uploaded, &a, e);
+	if (uploaded)
+		hosts_add_toolchain(hs, host, j->m->toolchain);
+	hosts_done(hs, host,
+		   r == 0			? HOST_OK
+		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
+						: HOST_FAILED,
+		   now_ms() - t0, units);
+	if (r < 0)
+		return r;
+	job_take_answer(j, a, f->outs, host_name(hs, host));
+	answer_free(a);
+	stats_job_forwarded(j->d->stats);
+	log_info("job %s %s: ran on %s: exit %d, %ld ms (%ld ms there)",
+		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), j->ran_on,
+		 j->run.exit_code, now_ms() - t0, j->duration_ms);
+	return 0;
+}
+
+/* Runs the job on the host the cluster chooses, trying others when a
+ * volunteer fails it. */
+static int job_dispatch(struct job *j, struct err *e)
+{
+	struct hosts *hs = j->d->hosts;
+	struct host *tried[JOB_MAX_TRIES];
+	struct gocfg_paths archives;
+	struct job_fwd fwd = {0};
+	struct hosts_job hj = {.toolchain = j->m->toolchain,
+			       .client_may_run = j->m->client_may_run,
+			       .deadline_ms = now_ms() + j->d->job_timeout * 1000};
+	size_t ntried = 0;
+	struct err last = {0};
+	int r;
+
+	job_archives(j, &archives);
+	hj.units = job_units(j, &archives);
+	for (;;) {
+		struct host *host;
+		long t0;
+
+		if ((r = hosts_pick(hs, &hj, tried, ntried, &host)) < 0) {
+			if (r == HOSTS_E_BUSY) {
+				err_set(e, "every slot of the cluster is taken for longer than the "
+					   "job takes: the client runs it");
+				r = JOB_E_BUSY;
+			} else if (ntried > 0) {
+				err_set(e, "no other host could take the job after: %s",
+					err_msg(&last));
+				r = JOB_E_NO_SLOTS;
+			} else {
+				err_set(e, r == HOSTS_E_NONE
+					       ? "no host of the cluster is up"
+					       : "no slot of the cluster came free in time");
+				r = r == HOSTS_E_NONE ? JOB_E_NO_SLOTS : JOB_E_SHUTTING_DOWN;
+			}
+			break;
+		}
+		if (host_is_self(host)) {
+			t0 = now_ms();
+			r = job_run_slot(j, e);
+			hosts_done(hs, host, HOST_OK, now_ms() - t0, hj.units);
+			break;
+		}
+		if ((r = job_forward(j, host, &fwd, &archives, hj.units, &last)) == 0)
+			break;
+		if (r == -1) { /* this daemon's own trouble: no point trying others */
+			err_set(e, "%s", err_msg(&last));
+			r = JOB_E_INTERNAL;
+			break;
+		}
+		log_warn("job %s %s: volunteer %s failed it: %s",
+			 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j),
+			 peer_url(host_peer(host)), err_msg(&last));
+		stats_job_retried(j->d->stats);
+		tried[ntried++] = host;
+		if (ntried == JOB_MAX_TRIES) {
+			err_set(e, "%d volunteers failed the job; the last: %s", JOB_MAX_TRIES,
+				err_msg(&last));
+			r = JOB_E_NO_SLOTS;
+			break;
+		}
+		memset(&last, 0, sizeof(last));
+	}
+	job_fwd_release(&fwd);
+	gocfg_paths_release(&archives);
+	return r;
+}
+
+/* Runs the job here, or where the cluster says. */
+static int job_place(struct job *j, struct err *e)
+{
+	if (j->forwarded || !j->d->hosts || !hosts_has_volunteers(j->d->hosts))
+		return job_run_slot(j, e);
+	return job_dispatch(j, e);
+}
+
+int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, char **ret_data,
+	    size_t *ret_len, struct job_missing *ret_missing, struct err *e)
+{
+	struct job j = {.d = d, .forwarded = forwarded};
 	int r = JOB_E_BAD_REQUEST;
 
 	blobs_init(&j.blobs);
@@ -487,7 +725,7 @@ int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, 
 	}
 	if (jobargs_check(&j.ja, j.m, &j.blobs, e) < 0)
 		goto out;
-	if ((r = job_run_slot(&j, e)) == 0)
+	if ((r = job_place(&j, e)) == 0)
 		r = job_answer(&j, ret_data, ret_len, e);
 	job_count(&j, r);
 out:
@@ -510,6 +748,8 @@ const char *job_error_code(int r)
 		return "no_slots";
 	case JOB_E_SHUTTING_DOWN:
 		return "shutting_down";
+	case JOB_E_BUSY:
+		return "busy";
 	default:
 		return "internal";
 	}
@@ -631,7 +871,7 @@ int job_run_local(struct dispatchd *d, const char *text, size_t len, struct job_
 	run_result_init(&j->run);
 	if ((r = job_check_local(j, text, len, e)) < 0)
 		goto out;
-	if ((r = job_run_slot(j, e)) == 0)
+	if ((r = job_place(j, e)) == 0)
 		r = job_answer_local(j, ret, e);
 	job_count(j, r);
 	if (r == 0)

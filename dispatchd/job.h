@@ -31,6 +31,7 @@ enum job_error {
 	JOB_E_TOO_LARGE = -4,	  /* 413 too_large: output past a cap */
 	JOB_E_NO_SLOTS = -5,	  /* 503 no_slots */
 	JOB_E_SHUTTING_DOWN = -6, /* 503 shutting_down */
+	JOB_E_BUSY = -7,	  /* 503 busy: the client had better run it */
 };
 
 /* The error code of PROTOCOL for a job_error ("bad_request", ...). */
@@ -46,13 +47,15 @@ struct job_missing {
 void job_missing_release(struct job_missing *m);
 
 /*
- * Runs the job that body (a bundle, borrowed) describes. On success
+ * Runs the job that body (a bundle, borrowed) describes, here or, when
+ * the daemon knows volunteers, where the cluster chooses (hosts.h), unless
+ * forwarded (a dispatcher sent it: it runs here). On success
  * *ret_data is the answer bundle (caller frees with free()). On
  * JOB_E_MISSING, *ret_missing says what to send (caller releases it);
  * otherwise it is left untouched. e says what went wrong in words.
  */
-int job_run(struct dispatchd *d, const char *body, size_t len, char **ret_data, size_t *ret_len,
-	    struct job_missing *ret_missing, struct err *e);
+int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, char **ret_data,
+	    size_t *ret_len, struct job_missing *ret_missing, struct err *e);
 
 /* A local job's answer: header (the JSON text of PROTOCOL, "Local socket"),
  * then pieces in order: stdout, stderr and each listed output. */

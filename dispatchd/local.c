@@ -20,6 +20,7 @@
 #include "dispatchd.h"
 #include "err.h"
 #include "job.h"
+#include "hosts.h"
 #include "jsonmsg.h"
 #include "localsock.h"
 #include "log.h"
@@ -123,11 +124,46 @@ static void local_log_failure(int r, const struct err *e)
 		log_warn("local job: %s: %s", code, err_msg(e));
 }
 
+/* {"protocol": 1, "request": "cluster"}: the cluster's table, as GET
+ * /v1/cluster. 1 when req was such a request (answered), else 0. */
+static int local_cluster(struct local *l, int fd, const struct buf *req)
+{
+	json_t *o = NULL, *doc;
+	const char *what;
+	char *text = NULL;
+	struct err e = {0};
+	int r = 0;
+
+	/* Jobs, by far the most requests, are not parsed twice. */
+	if (!memmem(req->data, req->len, "\"request\"", 9))
+		return 0;
+	o = json_loadb(req->data, req->len, 0, NULL);
+	what = json_string_value(json_object_get(o, "request"));
+	if (!what || strcmp(what, "cluster") != 0)
+		goto out;
+	r = 1;
+	doc = l->d->hosts ? hosts_cluster_json(l->d->hosts) : NULL;
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		local_reply_error(fd, "internal", "out of memory");
+	else if (localsock_write_frame(fd, text, strlen(text), &e) < 0)
+		log_info("local socket: cluster table not delivered: %s", err_msg(&e));
+out:
+	free(text);
+	json_decref(o);
+	return r;
+}
+
 static void local_run(struct local *l, int fd, const struct buf *req)
 {
 	struct job_answer *a = NULL;
 	struct err e = {0};
-	int r = job_run_local(l->d, req->data, req->len, &a, &e);
+	int r;
+
+	if (local_cluster(l, fd, req))
+		return;
+	r = job_run_local(l->d, req->data, req->len, &a, &e);
 
 	if (r < 0) {
 		local_log_failure(r, &e);

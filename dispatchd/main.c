@@ -30,10 +30,13 @@
 #include "err.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "hosts.h"
 #include "janitor.h"
+#include "join.h"
 #include "local.h"
 #include "localsock.h"
 #include "log.h"
+#include "peer.h"
 #include "protocol.h"
 #include "server.h"
 #include "slots.h"
@@ -58,6 +61,13 @@ static struct {
 	long max_connections;
 	long connection_timeout;
 	long shutdown_grace;
+	struct config_list peers;
+	char *join;
+	char *advertise;
+	long heartbeat;
+	long down_after;
+	long nice;
+	char *max_load;
 } conf;
 
 /* clang-format off */
@@ -96,6 +106,27 @@ static const struct config_opt options[] = {
 	 "seconds an idle connection stays open", &conf.connection_timeout},
 	{"shutdown-grace", CONFIG_INT, "5", NULL,
 	 "seconds running jobs may take to finish after SIGTERM or SIGINT", &conf.shutdown_grace},
+	{"peer", CONFIG_LIST, NULL, NULL,
+	 "dispatch jobs to the volunteer dispatchd at URL (http://host:port); repeatable",
+	 &conf.peers},
+	{"join", CONFIG_STRING, NULL, "DISPATCHD_JOIN",
+	 "volunteer for the dispatcher at URL: register with it and send a heartbeat every "
+	 "--heartbeat seconds", &conf.join},
+	{"advertise", CONFIG_STRING, NULL, "DISPATCHD_ADVERTISE",
+	 "with --join: the URL the dispatcher reaches this daemon at (default: the "
+	 "--listen address, which must then not be a wildcard)", &conf.advertise},
+	{"heartbeat", CONFIG_INT, "1", NULL,
+	 "seconds between a volunteer's heartbeats, and between a dispatcher's status polls",
+	 &conf.heartbeat},
+	{"down-after", CONFIG_INT, "3", NULL,
+	 "seconds without an answer after which a dispatcher marks a volunteer down",
+	 &conf.down_after},
+	{"nice", CONFIG_INT, "10", "DISPATCHD_NICE",
+	 "CPU priority (nice value, 0 to 19) of the tools the daemon runs, so that a "
+	 "volunteer's owner comes first", &conf.nice},
+	{"max-load", CONFIG_STRING, "0", "DISPATCHD_MAX_LOAD",
+	 "take no jobs while the machine's one-minute load average, less the daemon's own "
+	 "jobs, is above LOAD (the owner is busy); 0: always take jobs", &conf.max_load},
 	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -236,9 +267,28 @@ static void check_range(int *n, const char *name, long v, long lo, long hi)
 		problem(n, "--%s %ld: must be between %ld and %ld", name, v, lo, hi);
 }
 
+static int parse_load(const char *text, double *ret)
+{
+	char *end = NULL;
+	double v = strtod(text, &end);
+
+	if (!text[0] || *end || !(v >= 0 && v <= 10000))
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+/* Whether ADDR:PORT listens on every address (no use as a URL). */
+static int listen_is_wildcard(const char *listen)
+{
+	return strncmp(listen, "0.0.0.0:", 8) == 0 || strncmp(listen, "[::]:", 5) == 0 ||
+	       listen[0] == ':';
+}
+
 /* Prints every problem of the configuration; returns how many. */
 static int validate_config(void)
 {
+	double load;
 	struct sockaddr_storage addr;
 	enum log_level level;
 	struct err e = {0};
@@ -257,6 +307,21 @@ static int validate_config(void)
 	check_range(&n, "max-connections", conf.max_connections, 1, 65536);
 	check_range(&n, "connection-timeout", conf.connection_timeout, 0, 24 * 3600);
 	check_range(&n, "shutdown-grace", conf.shutdown_grace, 0, 3600);
+	check_range(&n, "heartbeat", conf.heartbeat, 1, 3600);
+	check_range(&n, "down-after", conf.down_after, 1, 24 * 3600);
+	check_range(&n, "nice", conf.nice, 0, 19);
+	if (parse_load(conf.max_load, &load) < 0)
+		problem(&n, "--max-load \"%s\": must be a number from 0 to 10000", conf.max_load);
+	for (size_t i = 0; i < conf.peers.n; i++)
+		if (!hosts_url_is_valid(conf.peers.items[i]))
+			problem(&n, "--peer \"%s\": must be http(s)://HOST:PORT", conf.peers.items[i]);
+	if (conf.join && !hosts_url_is_valid(conf.join))
+		problem(&n, "--join \"%s\": must be http(s)://HOST:PORT", conf.join);
+	if (conf.advertise && !hosts_url_is_valid(conf.advertise))
+		problem(&n, "--advertise \"%s\": must be http(s)://HOST:PORT", conf.advertise);
+	if (conf.join && !conf.advertise && listen_is_wildcard(conf.listen))
+		problem(&n, "--join with --listen %s: give --advertise, the URL the dispatcher "
+			    "reaches this daemon at", conf.listen);
 	if (!conf.name[0] || strlen(conf.name) > 255)
 		problem(&n, "--name: must hold 1 to 255 bytes");
 	/* The sandbox path goes into -trimpath rules, which ';' and "=>"
@@ -383,6 +448,7 @@ static void shutdown_daemon(struct server *srv, struct local *loc, struct dispat
 	log_info("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_quiesce(srv);
 	local_quiesce(loc);
+	hosts_stop(d->hosts);
 	slots_close(d->slots);
 	if (slots_wait_idle(d->slots, conf.shutdown_grace * 1000) < 0) {
 		log_warn("killing %ld job(s) still running", slots_running(d->slots));
@@ -438,6 +504,8 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 	};
 	struct server *srv = NULL;
 	struct local *loc = NULL;
+	struct join *jn = NULL;
+	int sig;
 
 	if (start_local(d, &loc, e) < 0)
 		return -1;
@@ -445,16 +513,34 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 		local_stop(loc);
 		return -1;
 	}
+	if (conf.join) {
+		struct join_opts jo = {.dispatcher = conf.join,
+				       .advertise = conf.advertise ? conf.advertise : server_url(srv),
+				       .name = conf.name,
+				       .heartbeat_ms = conf.heartbeat * 1000};
+
+		if (join_start(&jo, &jn, e) < 0) {
+			server_stop(srv);
+			local_stop(loc);
+			return -1;
+		}
+		log_info("volunteering for %s as %s", conf.join, jo.advertise);
+	}
 	log_info("listening on %s (%ld slots, state in %s, sandboxes in %s)", server_url(srv),
 		 conf.slots, d->state_dir, d->jobs_dir);
 	if (loc)
 		log_info("local socket %s", local_path(loc));
 	if (conf.port_file && write_port_file(server_port(srv), e) < 0) {
+		join_stop(jn);
 		server_stop(srv);
 		local_stop(loc);
 		return -1;
 	}
-	shutdown_daemon(srv, loc, d, wait_for_signal(set));
+	for (size_t i = 0; i < conf.peers.n; i++)
+		log_info("volunteer %s: listed (--peer)", conf.peers.items[i]);
+	sig = wait_for_signal(set);
+	join_stop(jn);
+	shutdown_daemon(srv, loc, d, sig);
 	return 0;
 }
 
@@ -518,6 +604,25 @@ fail:
 	return xasprintf("%s/jobs", state);
 }
 
+/* The cluster table with the --peer volunteers, and its monitor. */
+static int start_cluster(struct dispatchd *d, struct err *e)
+{
+	struct hosts_opts ho = {.self_name = conf.name,
+				.self_slots = conf.slots,
+				.heartbeat_ms = conf.heartbeat * 1000,
+				.down_after_ms = conf.down_after * 1000};
+
+	if (peer_global_init(e) < 0)
+		return -1;
+	d->nice = (int)conf.nice;
+	parse_load(conf.max_load, &d->max_load);
+	d->hosts = hosts_new(&ho);
+	for (size_t i = 0; i < conf.peers.n; i++)
+		if (hosts_add_peer(d->hosts, conf.peers.items[i], e) < 0)
+			return -1;
+	return hosts_start_monitor(d->hosts, e);
+}
+
 static int run(struct err *e)
 {
 	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
@@ -535,6 +640,8 @@ static int run(struct err *e)
 		err_errno(e, errno, "eventfd");
 		goto out;
 	}
+	if (start_cluster(&d, e) < 0)
+		goto out;
 	d.slots = slots_new(conf.slots);
 	d.stats = stats_new();
 	d.store = toolchain_store_new(state);
@@ -548,6 +655,7 @@ static int run(struct err *e)
 	if (r == 0 && strncmp(jobs, state, strlen(state)) != 0 && fs_rm_rf(jobs, e) < 0)
 		r = -1;
 out:
+	hosts_free(d.hosts);
 	toolchain_store_free(d.store);
 	stats_free(d.stats);
 	slots_free(d.slots);

@@ -340,7 +340,8 @@ static int manifest_parse_root(const json_t *root, struct manifest *m, int local
 	    manifest_parse_env(root, m, e) < 0 || manifest_parse_files(root, m, local, e) < 0 ||
 	    json_bool_field(root, "merge_output", &m->merge_output, e) < 0)
 		return -1;
-	if (!local && json_bool_field(root, "compress", &m->compress, e) < 0)
+	if (!local && (json_bool_field(root, "compress", &m->compress, e) < 0 ||
+		       json_bool_field(root, "client_may_run", &m->client_may_run, e) < 0))
 		return -1;
 	return 0;
 }

@@ -43,6 +43,8 @@ struct manifest {
 	struct manifest_file *files; /* sorted by path */
 	int merge_output;
 	int compress; /* always 0 for a local manifest */
+	int client_may_run; /* the client would run the job itself rather than
+			     * wait long in a dispatcher's queue; 0 for local */
 };
 
 /*

@@ -13,7 +13,9 @@
 #include "dispatchd.h"
 #include "err.h"
 #include "hash.h"
+#include "hosts.h"
 #include "job.h"
+#include "load.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -138,11 +140,32 @@ static void route_toolchain_finish(struct request *rq)
 
 /* --- POST /v1/job --- */
 
+/* Whether the job runs here rather than on a volunteer. */
+static int route_job_runs_here(struct request *rq)
+{
+	struct dispatchd *d = request_daemon(rq);
+
+	return request_header(rq, FORWARDED_HEADER) || !hosts_has_volunteers(d->hosts);
+}
+
+/* Refuses before the body is read what cannot run here. */
 static void route_job_begin(struct request *rq)
 {
-	if (slots_total(request_daemon(rq)->slots) == 0)
+	struct dispatchd *d = request_daemon(rq);
+	long running;
+
+	if (!route_job_runs_here(rq))
+		return;
+	if (slots_total(d->slots) == 0) {
 		request_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "no_slots", NULL,
 				    "this daemon runs no jobs (--slots 0)");
+		return;
+	}
+	running = slots_running(d->slots);
+	if (!load_accepting(d->max_load, running))
+		request_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL,
+				    "the machine's owner is busy: load %.2f is over --max-load %.2f",
+				    load_owner(running), d->max_load);
 }
 
 static json_t *route_missing_json(const struct job_missing *m)
@@ -162,6 +185,7 @@ static const struct {
     {JOB_E_TOO_LARGE, MHD_HTTP_CONTENT_TOO_LARGE},
     {JOB_E_NO_SLOTS, MHD_HTTP_SERVICE_UNAVAILABLE},
     {JOB_E_SHUTTING_DOWN, MHD_HTTP_SERVICE_UNAVAILABLE},
+    {JOB_E_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE},
     {JOB_E_INTERNAL, MHD_HTTP_INTERNAL_SERVER_ERROR},
 };
 
@@ -183,7 +207,8 @@ static void route_job(struct request *rq)
 	char *data = NULL;
 	size_t len = 0, body_len;
 	const char *body = request_body(rq, &body_len);
-	int r = job_run(request_daemon(rq), body, body_len, &data, &len, &missing, &e);
+	int forwarded = request_header(rq, FORWARDED_HEADER) != NULL;
+	int r = job_run(request_daemon(rq), body, body_len, forwarded, &data, &len, &missing, &e);
 
 	if (r == 0)
 		request_reply_data(rq, MHD_HTTP_OK, "application/octet-stream", data, len);
@@ -195,9 +220,44 @@ static void route_job(struct request *rq)
 	job_missing_release(&missing);
 }
 
+/* --- GET /v1/cluster --- */
+
+static void route_cluster(struct request *rq)
+{
+	request_reply_json(rq, MHD_HTTP_OK, hosts_cluster_json(request_daemon(rq)->hosts));
+}
+
+/* --- POST /v1/join --- */
+
+static void route_join(struct request *rq)
+{
+	struct dispatchd *d = request_daemon(rq);
+	size_t len;
+	const char *body = request_body(rq, &len);
+	json_t *o = json_loadb(body, len, 0, NULL);
+	const char *url = json_string_value(json_object_get(o, "url"));
+	const char *name = json_string_value(json_object_get(o, "name"));
+	struct err e = {0};
+
+	if (!json_is_object(o) || !url)
+		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
+				    "join: expected {\"url\": \"http://host:port\", \"name\": ...}");
+	else if (hosts_join(d->hosts, url, name, &e) < 0)
+		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "join: %s",
+				    err_msg(&e));
+	else
+		request_reply_json(rq, MHD_HTTP_OK,
+				   json_pack("{s:i, s:s}", "protocol", PROTOCOL_VERSION, "name",
+					     d->name));
+	json_decref(o);
+}
+
 /* clang-format off */
 const struct route routes[] = {
 	{.method = "GET", .path = ROUTE_STATUS, .finish = route_status},
+	{.method = "GET", .path = ROUTE_CLUSTER, .finish = route_cluster},
+	{.method = "POST", .path = ROUTE_JOIN, .versioned = 1, .max_body = JOIN_MAX_BYTES,
+	 .finish = route_join},
 	{.method = "PUT", .path = ROUTE_TOOLCHAIN_PREFIX, .prefix = 1, .versioned = 1,
 	 .max_body = TOOLCHAIN_MAX_BYTES, .begin = route_toolchain_begin,
 	 .data = route_toolchain_data, .finish = route_toolchain_finish,

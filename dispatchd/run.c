@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -98,6 +99,10 @@ static int run_spawn(const struct run_cmd *c, int out, int err, pid_t *ret_pid, 
 	close(in);
 	if (rc != 0)
 		return err_errno(e, rc, "%s: cannot run in %s", c->exe, c->dir);
+	/* posix_spawn() cannot lower the priority itself; the tool has barely
+	 * started, and anything it starts inherits the new value. */
+	if (c->nice > 0)
+		setpriority(PRIO_PROCESS, (id_t)*ret_pid, c->nice);
 	return 0;
 }
 

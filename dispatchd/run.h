@@ -24,6 +24,7 @@ struct run_cmd {
 	int merge_output;  /* one pipe for stdout and stderr, captured as out */
 	long timeout_s;	   /* the whole process group is killed after this */
 	int cancel_fd;	   /* when readable, kill the tool now; -1: none */
+	int nice;	   /* the tool's CPU priority (0: the daemon's own) */
 };
 
 /* Failures beside -1 (could not start the tool, I/O trouble). In each case

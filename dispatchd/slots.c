@@ -14,6 +14,7 @@ struct slots {
 	pthread_cond_t cond;
 	long total;
 	long running;
+	long peak; /* the most running at once */
 	/* Tickets make the semaphore fair: each waiter draws the next ticket
 	 * and may take a slot only when its ticket is the one being served. */
 	unsigned long next_ticket;
@@ -60,6 +61,8 @@ int slots_acquire(struct slots *s)
 		goto out;
 	s->serving++;
 	s->running++;
+	if (s->running > s->peak)
+		s->peak = s->running;
 	/* The next ticket holder may be able to go as well. */
 	pthread_cond_broadcast(&s->cond);
 	r = 0;
@@ -107,6 +110,16 @@ int slots_wait_idle(struct slots *s, long timeout_ms)
 long slots_total(const struct slots *s)
 {
 	return s->total;
+}
+
+long slots_peak(struct slots *s)
+{
+	long n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->peak;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 long slots_running(struct slots *s)

@@ -26,5 +26,7 @@ int slots_wait_idle(struct slots *s, long timeout_ms);
 
 long slots_total(const struct slots *s);
 long slots_running(struct slots *s);
+/* The most slots ever taken at once. */
+long slots_peak(struct slots *s);
 
 #endif

@@ -25,6 +25,10 @@
 #include "../../dispatchd/slots.c"
 #include "../../dispatchd/stats.c"
 #include "../../dispatchd/toolchain.c"
+#include "../../dispatchd/peer.c"
+#include "../../dispatchd/hosts.c"
+#include "../../dispatchd/forward.c"
+#include "../../dispatchd/load.c"
 #include "../../dispatchd/job.c"
 #include "../../dispatchd/local.c"
 

@@ -1,0 +1,55 @@
+#ifndef DISPATCHD_PEER_H
+#define DISPATCHD_PEER_H
+/*
+ * HTTP calls from this daemon to another one (PROTOCOL): a dispatcher's
+ * jobs, toolchain uploads and status polls to its volunteers, and a
+ * volunteer's heartbeat to its dispatcher. One struct peer per remote
+ * daemon keeps idle libcurl handles, so that their connections are reused
+ * from one call to the next (a job costs no TCP handshake once warm).
+ *
+ * Thread-safe: each call takes a handle of its own. peer_global_init()
+ * must run once before any thread starts (libcurl's global state).
+ */
+#include <stddef.h>
+
+#include "buf.h"
+
+struct err;
+struct peer;
+
+/* Failures beside -1 (the answer was not usable). */
+enum peer_error {
+	PEER_E_TRANSPORT = -2, /* no answer: refused, reset, timed out, cut short */
+	PEER_E_TOO_LARGE = -3, /* the answer passed its cap */
+};
+
+struct peer_reply {
+	long status;	/* HTTP status */
+	struct buf body; /* initialised by the caller; appended to */
+};
+
+int peer_global_init(struct err *e);
+
+/* url: "http://host:port" without a trailing slash (copied). */
+struct peer *peer_new(const char *url);
+void peer_free(struct peer *p);
+const char *peer_url(const struct peer *p);
+
+struct peer_call {
+	const char *method; /* "GET", "POST" or "PUT" */
+	const char *path;   /* "/v1/job" */
+	const void *body;   /* may be NULL for none */
+	size_t len;
+	int expect_continue; /* PUT: let the server refuse the body before it is sent */
+	const char *extra_header; /* one more "Name: value", or NULL */
+	long timeout_ms;	  /* the whole call */
+	long connect_timeout_ms;
+	size_t max_reply;
+	int cancel_fd; /* when readable, give up the call; -1: none */
+};
+
+/* Makes the call. 0 with ret->status and body filled whatever the status;
+ * PEER_E_TRANSPORT when no complete answer arrived; PEER_E_TOO_LARGE. */
+int peer_call(struct peer *p, const struct peer_call *c, struct peer_reply *ret, struct err *e);
+
+#endif
