@@ -143,6 +143,15 @@ int hosts_url_is_valid(const char *url)
 	return url[len - 1] != '/' && strchr(url + 8, '/') == NULL;
 }
 
+/* A peer's name, cut to HOST_NAME_MAX_LEN bytes. */
+static void host_set_name(struct host *host, const char *name)
+{
+	size_t len = strnlen(name, HOST_NAME_MAX_LEN);
+
+	free(host->name);
+	host->name = xstrndup(name, len);
+}
+
 /* The host with url, or NULL. */
 static struct host *hosts_find_locked(struct hosts *h, const char *url)
 {
@@ -209,10 +218,8 @@ int hosts_join(struct hosts *h, const char *url, const char *name, struct err *e
 		goto out;
 	if (!host->last_seen_ms || host->dead)
 		log_info("volunteer %s joined", url);
-	if (name && name[0] && host->last_seen_ms == 0) {
-		free(host->name);
-		host->name = xstrndup(name, HOST_NAME_MAX_LEN);
-	}
+	if (name && name[0] && host->last_seen_ms == 0)
+		host_set_name(host, name);
 	host->last_seen_ms = hosts_now_ms();
 	host->dead = 0;
 	pthread_cond_broadcast(&h->cond);
@@ -495,10 +502,8 @@ static void hosts_take_status_locked(struct host *host, json_t *st, long now)
 	host->slots = hosts_json_long(st, "slots", 0, 4096, 0);
 	host->peak = hosts_json_long(st, "peak_running", 0, 1L << 30, host->peak);
 	host->accepting = json_is_boolean(acc) ? json_is_true(acc) : 1;
-	if (name && name[0]) {
-		free(host->name);
-		host->name = xstrndup(name, HOST_NAME_MAX_LEN);
-	}
+	if (name && name[0])
+		host_set_name(host, name);
 	json_array_foreach(tcs, i, v) {
 		if (json_is_string(v) && hash_is_valid(json_string_value(v)))
 			host_add_toolchain_locked(host, json_string_value(v));
