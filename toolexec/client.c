@@ -191,6 +191,17 @@ static int client_http_error(struct client *c, const char *what, const struct cl
 	return -1;
 }
 
+/* Whether an error answer's code is code. */
+static int client_error_is(const struct client_reply *rep, const char *code)
+{
+	json_t *j = json_loadb(rep->body.data, rep->body.len, 0, NULL);
+	const char *got = json_string_value(json_object_get(j, "error"));
+	int r = got && strcmp(got, code) == 0;
+
+	json_decref(j);
+	return r;
+}
+
 /* A 200 or 409 must come from a daemon that speaks our protocol. */
 static int client_check_protocol(struct client *c, const struct client_reply *rep, struct err *e)
 {
@@ -330,6 +341,8 @@ int client_submit(struct client *c, const char *tool_path, const char *toolchain
 			goto out;
 		if (rep.status != 200 && rep.status != 409) {
 			r = client_http_error(c, "answered", &rep, e);
+			if (rep.status == 503 && client_error_is(&rep, "busy"))
+				r = CLIENT_E_BUSY;
 			goto out;
 		}
 		if ((r = client_check_protocol(c, &rep, e)) < 0)

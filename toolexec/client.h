@@ -30,8 +30,10 @@ void client_free(struct client *c);
  * (at most max_answer bytes) to ret_answer, an initialised buffer whose old
  * content is released. tool_path is the binary
  * whose SHA-256 is toolchain, uploaded when the dispatcher lacks it. The
- * body stays borrowed for the call.
+ * body stays borrowed for the call. CLIENT_E_BUSY: the dispatcher answered
+ * "busy" (its cluster's queue is longer than the job: run it here).
  */
+#define CLIENT_E_BUSY (-2)
 int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
 		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e);
 

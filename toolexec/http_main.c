@@ -44,15 +44,18 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 		goto out;
 	t_collect = shim_ms_since(&t0);
 	if ((r = toolhash_get(j->tool_argv[0], cache, j->toolchain, e)) < 0 ||
-	    (r = job_bundle(j, settings_compress(s), &body, &len, e)) < 0)
+	    (r = job_bundle(j, settings_compress(s), s->fallback, &body, &len, e)) < 0)
 		goto out;
 	t_bundle = shim_ms_since(&t0);
 	if (!(c = client_new(s, e))) {
 		r = -1;
 		goto out;
 	}
-	if ((r = client_submit(c, j->tool_argv[0], j->toolchain, body, len,
-			       answer_max_bytes(j->noutputs), &reply, e)) < 0)
+	r = client_submit(c, j->tool_argv[0], j->toolchain, body, len,
+			  answer_max_bytes(j->noutputs), &reply, e);
+	if (r == CLIENT_E_BUSY && s->fallback)
+		job_local(j, "the cluster is busy: %s", err_msg(e));
+	if (r < 0)
 		goto out;
 	t_submit = shim_ms_since(&t0);
 	if ((r = answer_parse(reply.data, reply.len, j->outputs, j->noutputs, ret, &ae)) < 0)

@@ -68,9 +68,12 @@ int job_load_files(struct job *j);
 /*
  * Builds the request bundle: manifest.json, then one blob/<sha256> entry per
  * distinct input content. compress selects zstd (level 1) for the bundle and
- * the answer. Releases the file data. The caller frees *ret_data.
+ * the answer. client_may_run tells a dispatcher that the shim would run the
+ * job itself rather than wait long in its queue (the answer is then 503
+ * "busy"). Releases the file data. The caller frees *ret_data.
  */
-int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, struct err *e);
+int job_bundle(struct job *j, int compress, int client_may_run, char **ret_data, size_t *ret_len,
+	       struct err *e);
 
 /* Marks the job local-only (the first reason wins) and fails with -1. */
 int job_local(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -51,11 +51,12 @@ static json_t *job_blob_file(const struct job_file *f)
 }
 
 /* The manifest text (caller frees), or NULL when some string is not UTF-8. */
-static char *job_manifest(const struct job *j, int compress)
+static char *job_manifest(const struct job *j, int compress, int client_may_run)
 {
 	return job_request_text(
 	    j, job_blob_file,
-	    json_pack("{s:s, s:b}", "toolchain", j->toolchain, "compress", compress));
+	    json_pack("{s:s, s:b, s:b}", "toolchain", j->toolchain, "compress", compress,
+		      "client_may_run", client_may_run));
 }
 
 static int job_file_cmp_blob(const void *a, const void *b)
@@ -89,10 +90,10 @@ static int job_add_blobs(struct job *j, struct bundle_writer *w, struct err *e)
 	return r;
 }
 
-int job_bundle(struct job *j, int compress, char **ret_data, size_t *ret_len, struct err *e)
+int job_bundle(struct job *j, int compress, int client_may_run, char **ret_data, size_t *ret_len, struct err *e)
 {
 	struct bundle_writer *w = NULL;
-	char *manifest = job_manifest(j, compress);
+	char *manifest = job_manifest(j, compress, client_may_run);
 	int r = -1;
 
 	if (!manifest) {
