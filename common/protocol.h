@@ -46,6 +46,9 @@
 #define JOIN_MAX_BYTES (4u << 10)	    /* body of POST /v1/join */
 #define STREAM_MAX_BYTES (64u << 20)	    /* captured stdout or stderr */
 #define RESULT_MAX_BYTES (1u << 20)	    /* result.json */
+/* A GET /v1/cluster document (or the local socket's answer to the cluster
+ * request): 256 hosts listing 1024 toolchains each come to about 18 MB. */
+#define CLUSTER_MAX_BYTES (32u << 20)
 
 /*
  * Environment variables that affect what compile and asm produce. Only these
