@@ -28,10 +28,11 @@ COMMON_OBJ = $(COMMON_SRC:.c=.o)
 # godistcc: the local-socket path, linked with jansson only (every library
 # more costs each compile job its loading time). godistcc-http: the rest.
 SHIM_OBJ   = $(addprefix toolexec/,main.o shim.o local.o job.o replay.o \
-               settings.o fallback.o)
+               settings.o fallback.o status.o cluster.o)
 SHIM_LIBS  = $(shell pkg-config --libs jansson)
 HTTP_OBJ   = $(addprefix toolexec/,http_main.o shim.o job.o jobbundle.o replay.o settings.o \
-               fallback.o client.o curlapi.o toolhash.o upload.o)
+               fallback.o client.o curlapi.o toolhash.o upload.o status.o cluster.o \
+               status_http.o)
 ALL_SHIM_OBJ = $(patsubst %.c,%.o,$(wildcard toolexec/*.c))
 DAEMON_OBJ = $(patsubst %.c,%.o,$(wildcard dispatchd/*.c))
 UNIT_SRC   = $(wildcard t/unit/test_*.c)

@@ -326,6 +326,27 @@ static int client_handle_missing(struct client *c, const struct client_reply *re
 	return client_provide_toolchain(c, tool_path, toolchain, d, e);
 }
 
+int client_get(struct client *c, const char *route, size_t max, struct buf *ret_body, struct err *e)
+{
+	struct client_reply rep;
+	int r;
+
+	client_reply_init(&rep, max);
+	client_setup(c, route, &rep);
+	if ((r = client_perform(c, &rep, e)) < 0)
+		goto out;
+	if (rep.status != 200)
+		r = client_http_error(c, "answered", &rep, e);
+	else if ((r = client_check_protocol(c, &rep, e)) == 0) {
+		buf_release(ret_body);
+		*ret_body = rep.body; /* handed over, not copied */
+		buf_init(&rep.body);
+	}
+out:
+	buf_release(&rep.body);
+	return r;
+}
+
 int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
 		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e)
 {

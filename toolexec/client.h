@@ -37,4 +37,10 @@ void client_free(struct client *c);
 int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
 		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e);
 
+/* GETs route. On a 200 answer of this protocol, hands its body (at most
+ * max bytes) to ret_body, an initialised buffer whose old content is
+ * released; any other answer fails, described as for a job. */
+int client_get(struct client *c, const char *route, size_t max, struct buf *ret_body,
+	       struct err *e);
+
 #endif

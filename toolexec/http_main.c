@@ -20,6 +20,7 @@
 #include "log.h"
 #include "settings.h"
 #include "shim.h"
+#include "status_http.h"
 #include "toolhash.h"
 
 #include "banned.h"
@@ -81,6 +82,8 @@ int main(int argc, char **argv)
 	struct answer *a = NULL;
 	struct job *j;
 
+	if (argc >= 2 && strcmp(argv[1], "--status") == 0)
+		return status_http_main(argc, argv); /* godistcc --status, -j */
 	if (argc < 2 || goargs_tool_from_path(argv[1], &tool) < 0) {
 		fprintf(stderr, "godistcc-http: run by godistcc for compile and asm jobs only\n");
 		return 2;

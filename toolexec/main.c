@@ -30,13 +30,15 @@
 #include "protocol.h"
 #include "settings.h"
 #include "shim.h"
+#include "status.h"
 
 #include "banned.h"
 
 static int shim_help(int argc, char **argv);
 static int shim_version(int argc, char **argv);
+static int shim_status(int argc, char **argv);
 
-/* The shim's own commands; later ones (--status, -j) join this table. */
+/* The shim's own commands. */
 static const struct shim_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -45,6 +47,8 @@ static const struct shim_command {
     {"--help", shim_help, "print this help and exit"},
     {"-h", shim_help, NULL},
     {"--version", shim_version, "print the version and the protocol version, and exit"},
+    {"--status", shim_status, "print the cluster's hosts and slots (--json: as JSON), and exit"},
+    {"-j", shim_status, "print a go build -p for the cluster's current size, and exit"},
 };
 
 #define SHIM_NCOMMANDS (sizeof(shim_commands) / sizeof(shim_commands[0]))
@@ -103,6 +107,16 @@ static char *shim_http_helper(void)
 		return NULL;
 	*slash = '\0';
 	return xasprintf("%s/../libexec/godistcc/godistcc-http", self);
+}
+
+/* --status [--json] and -j (status.h). */
+static int shim_status(int argc, char **argv)
+{
+	char *helper = shim_http_helper();
+	int r = status_command(argc, argv, helper);
+
+	free(helper);
+	return r;
 }
 
 /* Hands the job to godistcc-http (argv: the shim's own argv). */
