@@ -241,6 +241,7 @@ int forward_send(struct peer *p, const struct forward_req *r, const char *body, 
 		 int *ret_uploaded, struct answer **ret, struct err *e)
 {
 	struct peer_reply rep = {0};
+	struct err ae = {0};
 	char text[200];
 	int rc;
 
@@ -261,7 +262,8 @@ int forward_send(struct peer *p, const struct forward_req *r, const char *body, 
 		rc = FORWARD_E_ANSWER;
 		goto out;
 	}
-	if (answer_parse(rep.body.data, rep.body.len, r->outs, r->nouts, ret, e) < 0) {
+	if (answer_parse(rep.body.data, rep.body.len, r->outs, r->nouts, ret, &ae) < 0) {
+		err_set(e, "%s: unusable answer: %s", peer_url(p), err_msg(&ae));
 		rc = FORWARD_E_ANSWER;
 		goto out;
 	}

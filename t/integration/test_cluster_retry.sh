@@ -1,0 +1,115 @@
+# A dispatcher on loopback with three volunteers: one real dispatchd, one
+# that answers every job with garbage and one that answers 500. With
+# GODISTCC_FALLBACK=0 the build of the test module must still be
+# byte-identical to a plain build: the dispatcher checks every answer,
+# backs the bad volunteers off and retries their jobs on the good one.
+# Then the good volunteer is killed with SIGKILL and restarted on its port:
+# it is marked down, comes back up and runs jobs again.
+need_bins
+FAKE=$ROOT/t/tools/bin/fakevolunteer
+[[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
+
+# start_volunteer NAME [dispatchd options]: a real volunteer on loopback;
+# sets VOL_PID and VOL_URL.
+start_volunteer() {
+	local name=$1 i
+	shift
+	rm -f "$T_DIR/$name.port"
+	"$DISPATCHD" --listen "${VOL_LISTEN:-127.0.0.1:0}" --port-file "$T_DIR/$name.port" \
+		--socket none --state-dir "$T_DIR/$name.state" --slots 2 --name "$name" \
+		--log-level debug "$@" 2>>"$T_DIR/$name.log" &
+	VOL_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $T_DIR/$name.port ]] && break
+		sleep 0.05
+	done
+	[[ -s $T_DIR/$name.port ]] || fail "volunteer $name did not start: $(tail -n 3 "$T_DIR/$name.log")"
+	VOL_URL=http://127.0.0.1:$(tr -d '\n' <"$T_DIR/$name.port")
+	note "volunteer $name pid $VOL_PID at $VOL_URL"
+}
+
+# start_fake MODE: a misbehaving volunteer (t/tools/fakevolunteer.c); sets
+# FAKE_URL.
+start_fake() {
+	local mode=$1 i
+	"$FAKE" "$mode" "$T_DIR/fake-$mode.port" "$T_DIR/fake-$mode.count" 2 >/dev/null &
+	FAKE_PIDS+=($!)
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $T_DIR/fake-$mode.port ]] && break
+		sleep 0.05
+	done
+	FAKE_URL=http://127.0.0.1:$(tr -d '\n' <"$T_DIR/fake-$mode.port")
+}
+
+cluster() {
+	curl -fsS --max-time 5 "$DAEMON_URL/v1/cluster"
+}
+
+# host_field URL FIELD: a field of one host in the dispatcher's table.
+host_field() {
+	cluster | jq -r --arg u "$1" --arg f "$2" '.hosts[] | select(.url == $u) | .[$f]'
+}
+
+# wait_state URL STATE SECONDS
+wait_state() {
+	local i st
+	for ((i = 0; i < $3 * 10; i++)); do
+		st=$(host_field "$1" state)
+		[[ $st == "$2" ]] && { note "$1 is $2 after $((i * 100)) ms"; return 0; }
+		sleep 0.1
+	done
+	fail "$1 is '$st', not '$2', after $3 s: $(cluster)"
+}
+
+FAKE_PIDS=()
+trap 'kill -9 ${FAKE_PIDS[@]+"${FAKE_PIDS[@]}"} ${VOL_PID:-} 2>/dev/null || true' EXIT
+
+mod=$(copy_testmod)
+cd "$mod"
+must_go plain all build -a ./...
+
+start_volunteer good
+good_pid=$VOL_PID good_url=$VOL_URL
+start_fake garbage
+garbage_url=$FAKE_URL
+start_fake error
+error_url=$FAKE_URL
+DAEMON_SLOTS=0 start_daemon --peer "$good_url" --peer "$garbage_url" --peer "$error_url"
+for u in "$good_url" "$garbage_url" "$error_url"; do
+	wait_state "$u" up 5
+done
+
+must_go dist all-d build -a ./...
+assert_same_cache all all-d
+garbage_jobs=$(cat "$T_DIR/fake-garbage.count" 2>/dev/null || echo 0)
+error_jobs=$(cat "$T_DIR/fake-error.count" 2>/dev/null || echo 0)
+retried=$(status_field jobs_retried)
+forwarded=$(status_field jobs_forwarded)
+good_done=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+note "forwarded $forwarded, retried $retried; good ran $good_done," \
+	"garbage was sent $garbage_jobs, error $error_jobs"
+((garbage_jobs > 0 && error_jobs > 0)) ||
+	fail "the bad volunteers were never tried (garbage $garbage_jobs, error $error_jobs)"
+((retried >= garbage_jobs + error_jobs)) ||
+	fail "$((garbage_jobs + error_jobs)) failed attempts but only $retried retries"
+((good_done == forwarded)) || fail "good volunteer ran $good_done of $forwarded forwarded jobs"
+(($(host_field "$garbage_url" failed) == garbage_jobs)) ||
+	fail "the garbage volunteer's failures are not counted: $(cluster)"
+grep -q "volunteer $garbage_url failed it: .*unusable answer" "$DAEMON_LOG" ||
+	fail "the dispatcher's log does not say why the garbage answer was refused"
+
+# SIGKILL: down at once when a job or poll cannot reach it, within
+# --down-after (3 s) in any case; back up once restarted on its port.
+kill -9 "$good_pid"
+wait "$good_pid" 2>/dev/null || true
+wait_state "$good_url" down 5
+VOL_LISTEN=${good_url#http://} start_volunteer good
+wait_state "$good_url" up 5
+before=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+must_go dist all-d2 build -a ./...
+assert_same_cache all all-d2
+after=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+note "restarted volunteer ran $after jobs"
+((after > before)) || fail "the restarted volunteer received no jobs"
+kill -9 "$VOL_PID" "${FAKE_PIDS[@]}" 2>/dev/null || true
+stop_daemon
