@@ -217,8 +217,11 @@ status_field() {
 # an absolute directory). MODE "plain" runs go as is; "dist" adds
 # -toolexec=$SHIM after SUBCMD, and the shim's hash cache is
 # $T_DIR/shimcache. Set GOCACHE_REUSE=OTHER (a build name, for one call)
-# to build with OTHER's cache instead of a fresh one. Leaves
-# $T_DIR/NAME/{stdout,stderr,rc,cmd}. Returns go's exit status.
+# to build with OTHER's cache instead of a fresh one. $GO is the go
+# command: set it for one call to build with another toolchain
+# (GO=/usr/lib/go-1.19/bin/go must_go ...; also for plain_reference, with a
+# KEY naming the version). Leaves $T_DIR/NAME/{stdout,stderr,rc,cmd}.
+# Returns go's exit status.
 run_go() {
 	local mode=$1 name=$2 sub=$3
 	shift 3
