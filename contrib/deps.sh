@@ -8,11 +8,22 @@ pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzstd-dev
       libarchive-dev libmicrohttpd-dev libssl-dev libcriterion-dev curl jq iproute2
       hyperfine)
 
-missing=()
-for p in "${pkgs[@]}"; do
+# Wanted where the distribution has them (apt-cache knows them): Debian 12's
+# Go 1.19 in /usr/lib/go-1.19, the second toolchain of
+# t/integration/test_cluster.sh (it does not put a go command on PATH).
+optional=(golang-1.19-go)
+
+installed() {
     # dpkg -s succeeds for removed-but-configured packages too; require the
     # "install ok installed" state.
-    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
+    [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]
+}
+missing=()
+for p in "${pkgs[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+for p in "${optional[@]}"; do
+    if ! installed "$p" && apt-cache show "$p" >/dev/null 2>&1; then
         missing+=("$p")
     fi
 done
