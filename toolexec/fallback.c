@@ -9,10 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "err.h"
 #include "fsutil.h"
+#include "localslots.h"
 #include "log.h"
 #include "rundir.h"
 #include "settings.h"
@@ -21,8 +24,41 @@
 
 #define FALLBACK_MARKER_PREFIX "warned-"
 
-noreturn void fallback_exec(char *const *tool_argv)
+/* Takes a local slot and leaks its descriptor into the tool that replaces
+ * this process (localslots.h): the slot is freed when the tool and its
+ * children are gone. Trouble with the slots never stops the tool, which
+ * then runs without one. Logs only with settings: a pass-through tool runs
+ * before the logger is set up, and stderr belongs to the tool. */
+static void fallback_take_slot(const struct settings *s)
 {
+	long n = s ? s->local_slots : settings_local_slots_env();
+	struct err e = {0};
+	struct timespec t0, t1;
+	char *dir;
+	long ms;
+	int fd, r;
+
+	if (n == 0)
+		return;
+	if (!(dir = localslots_default_dir())) {
+		if (s)
+			log_warn("no usable runtime directory: running without a local slot");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = localslots_acquire(dir, n, &fd, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (s && r < 0)
+		log_warn("%s; running without a local slot", err_msg(&e));
+	else if (s)
+		log_debug("local slot (of %ld) after %ld ms", n, ms);
+	free(dir);
+}
+
+noreturn void fallback_exec(const struct settings *s, char *const *tool_argv)
+{
+	fallback_take_slot(s);
 	/* execvp: the go command's probes name the C compiler as it is
 	 * configured, "gcc" -### ..., to be found on PATH. */
 	execvp(tool_argv[0], tool_argv);
@@ -185,5 +221,5 @@ noreturn void fallback_run(const struct settings *s, char *const *tool_argv, con
 	log_warn("%s: %s; running locally", tool_argv[0], reason);
 	if (fallback_claim_warning())
 		fallback_warn(reason);
-	fallback_exec(tool_argv);
+	fallback_exec(s, tool_argv);
 }

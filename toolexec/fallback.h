@@ -5,6 +5,14 @@
  * (the pass-through path for link, vet, probes and local-only jobs);
  * fallback_run() is the answer to infrastructure trouble.
  *
+ * Every local run first takes a local slot (localslots.h, in the default
+ * directory), waiting as long as it takes, and keeps it through the exec:
+ * at most local_slots tools (GODISTCC_LOCAL_SLOTS) run on this host at once
+ * for all of the user's go commands. Version probes (-V=full) take one too:
+ * they are a handful per go command, and a probe running beside N tools
+ * would be one tool too many. A shim waiting for a remote answer holds no
+ * slot.
+ *
  * The warning for a fallback is printed at most once per go command: the
  * go command is the shim's parent, so the first shim to create the marker
  * file <runtime dir>/warned-<ppid>-<parent start time> (O_CREAT|O_EXCL;
@@ -19,9 +27,11 @@
 
 struct settings;
 
-/* execvp(argv[0], argv): a bare name ("gcc") is looked up on PATH.
- * On failure prints why and exits 127. */
-noreturn void fallback_exec(char *const *tool_argv);
+/* Takes a local slot, then execvp(argv[0], argv): a bare name ("gcc") is
+ * looked up on PATH. s gives the slot count; NULL (a pass-through tool,
+ * before settings are loaded) reads GODISTCC_LOCAL_SLOTS from the
+ * environment alone. On failure prints why and exits 127. */
+noreturn void fallback_exec(const struct settings *s, char *const *tool_argv);
 
 /*
  * Infrastructure trouble (reason names it, e.g. "dispatcher http://h:3633

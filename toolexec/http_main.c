@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		if (!j->local_reason)
 			fallback_run(&s, j->tool_argv, err_msg(&e));
 		log_debug("%s: running locally: %s", j->tool_argv[0], j->local_reason);
-		fallback_exec(j->tool_argv);
+		fallback_exec(&s, j->tool_argv);
 	}
 	shim_finish(&s, j, a, &t0);
 }

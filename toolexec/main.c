@@ -149,7 +149,7 @@ static noreturn void shim_run(enum goargs_tool tool, char **argv)
 		shim_finish(&s, j, a, &t0);
 	if (j->local_reason) {
 		log_debug("%s: running locally: %s", argv[1], j->local_reason);
-		fallback_exec(argv + 1);
+		fallback_exec(&s, argv + 1);
 	}
 	if (absent && !s.socket_only) {
 		log_debug("no dispatchd at %s: %s", s.socket_path, err_msg(&e));
@@ -168,8 +168,8 @@ int main(int argc, char **argv)
 	}
 	if (argv[1][0] == '-')
 		return shim_command(argc, argv);
-	/* link, vet, cgo, probes...: exec at once, before any set-up. */
+	/* link, vet, cgo, probes...: exec at once (in a local slot), before any set-up. */
 	if (goargs_tool_from_path(argv[1], &tool) < 0)
-		fallback_exec(argv + 1);
+		fallback_exec(NULL, argv + 1);
 	shim_run(tool, argv);
 }

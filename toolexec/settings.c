@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "localslots.h"
 #include "localsock.h"
 #include "log.h"
 #include "protocol.h"
@@ -57,6 +58,12 @@ static const struct settings_row settings_rows[] = {
 	"file to append log lines to (default: none, the shim is silent)", log_path),
     ROW("log_level", CONFIG_STRING, "info", "GODISTCC_LOG_LEVEL", "error, warn, info or debug",
 	log_level),
+    ROW("local_slots", CONFIG_STRING, "auto", SETTINGS_LOCAL_SLOTS_ENV,
+	"how many tools may run on this host at once, counted over all of this user's go "
+	"commands: pass-through tools (link, vet, cgo, ...), local asm and compiles that run "
+	"locally; the others wait. auto: the number of CPUs godistcc may run on; 0: no limit. "
+	"Pass-through tools read the environment variable only, never the config file",
+	local_slots_text),
 };
 #undef ROW
 
@@ -134,6 +141,9 @@ static int settings_validate(struct settings *s, struct err *e)
 	enum log_level level;
 	size_t n;
 
+	/* First: a fallback after any other invalid setting still honours it. */
+	if (localslots_parse("local_slots", s->local_slots_text, &s->local_slots, e) < 0)
+		return -1;
 	if (settings_dispatcher(s, e) < 0)
 		return -1;
 	n = s->dispatcher ? strlen(s->dispatcher) : 0;
@@ -158,6 +168,7 @@ int settings_load(struct settings *s, struct err *e)
 	int required, r;
 
 	*s = (struct settings){0};
+	s->local_slots = settings_local_slots_env();
 	settings_table(s, tab);
 	if ((r = config_defaults(tab, e)) < 0)
 		goto out;
@@ -182,6 +193,16 @@ void settings_release(struct settings *s)
 	config_release(tab);
 	free(s->socket_path);
 	*s = (struct settings){0};
+}
+
+long settings_local_slots_env(void)
+{
+	const char *v = getenv(SETTINGS_LOCAL_SLOTS_ENV);
+	long n;
+
+	if (!v || localslots_parse(SETTINGS_LOCAL_SLOTS_ENV, v, &n, NULL) < 0)
+		return localslots_cpu_count();
+	return n;
 }
 
 int settings_asm_remote(const struct settings *s)

@@ -6,7 +6,8 @@
  * is $GODISTCC_CONFIG (which must then exist), else
  * $XDG_CONFIG_HOME/godistcc/config or ~/.config/godistcc/config (optional).
  * Only compile and asm jobs load settings: every other tool is passed
- * through before this module runs.
+ * through before this module runs, reading GODISTCC_LOCAL_SLOTS only
+ * (settings_local_slots_env()).
  */
 #include <stdio.h>
 
@@ -25,7 +26,17 @@ struct settings {
 	char *cache_dir; /* NULL: derived from XDG_CACHE_HOME or HOME */
 	char *log_path;	 /* NULL: no logging */
 	char *log_level; /* "error", "warn", "info", "debug" */
+
+	/* Tools run on this host at once (localslots.h); 0: no limit. Valid
+	 * even when settings_load() fails: then from the environment, else
+	 * the default. */
+	long local_slots;
+	char *local_slots_text; /* the setting: "auto" or a count */
 };
+
+/* The one setting that pass-through tools (link, vet, cgo, ...) read: they
+ * run before settings are loaded, from the environment alone. */
+#define SETTINGS_LOCAL_SLOTS_ENV "GODISTCC_LOCAL_SLOTS"
 
 /*
  * Loads and validates s. On failure s still holds every layer loaded before
@@ -43,6 +54,10 @@ int settings_compress(const struct settings *s);
 /* The toolchain hash cache directory, or NULL when none can be derived.
  * Caller frees. */
 char *settings_cache_dir(const struct settings *s);
+
+/* The local slot count for pass-through tools: GODISTCC_LOCAL_SLOTS from
+ * the environment (no config file), the default when unset or invalid. */
+long settings_local_slots_env(void);
 
 /* Prints one paragraph per setting: variable, meaning, default. */
 void settings_usage(FILE *out);

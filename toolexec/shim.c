@@ -82,7 +82,7 @@ struct job *shim_start(enum goargs_tool tool, char **tool_argv, struct settings 
 	free(cwd);
 	if (shim_is_local(s, j)) {
 		log_debug("%s: running locally: %s", tool_argv[0], j->local_reason);
-		fallback_exec(tool_argv);
+		fallback_exec(s, tool_argv);
 	}
 	return j;
 }
