@@ -43,6 +43,8 @@ ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_ASAN_BIN = $(UNIT_SRC:t/unit/%.c=t/unit/bin-asan/%)
 
 HTTP_HELPER = libexec/godistcc/godistcc-http
+# Helper programs of the integration tests (t/tools/NAME.c -> t/tools/bin/NAME).
+TOOLS_BIN  = $(patsubst t/tools/%.c,t/tools/bin/%,$(wildcard t/tools/*.c))
 
 all: bin/godistcc $(HTTP_HELPER) bin/dispatchd
 
@@ -58,7 +60,7 @@ $(HTTP_HELPER): $(HTTP_OBJ) common/libcommon.a | libexec/godistcc
 bin/dispatchd: $(DAEMON_OBJ) common/libcommon.a | bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin libexec/godistcc t/unit/bin t/unit/bin-asan:
+bin libexec/godistcc t/unit/bin t/unit/bin-asan t/tools/bin:
 	mkdir -p $@
 
 t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
@@ -76,7 +78,12 @@ unit-sanitize: $(UNIT_ASAN_BIN)
 	@set -e; for t in $(UNIT_ASAN_BIN); do echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
 
-integration: all
+t/tools/bin/%: t/tools/%.c | t/tools/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+tools: $(TOOLS_BIN)
+
+integration: all tools
 	t/integration/run
 
 check: all unit unit-sanitize integration
@@ -90,7 +97,8 @@ install: all
 	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf bin libexec t/unit/bin t/unit/bin-asan common/libcommon.a */*.o */*.d
+	rm -rf bin libexec t/unit/bin t/unit/bin-asan t/tools/bin common/libcommon.a */*.o */*.d
 
-.PHONY: all unit unit-sanitize integration check install clean
--include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DAEMON_OBJ:.o=.d)
+.PHONY: all unit unit-sanitize tools integration check install clean
+-include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DAEMON_OBJ:.o=.d) \
+	$(TOOLS_BIN:=.d)
