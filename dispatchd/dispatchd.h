@@ -29,6 +29,11 @@ struct dispatchd {
 	 * daemon runs every job itself, as it always did. */
 	struct hosts *hosts;
 	int nice;	 /* CPU priority of the tools it runs */
+	/* The user's local slots (localslots.h), which jobs of the local
+	 * socket take as the shims' own local work does, so that the client
+	 * never runs more tools at once than it has slots; NULL: not shared. */
+	const char *local_slots_dir;
+	long local_slots;
 	double max_load; /* take no jobs while the owner's load passes it; 0: off */
 	/* An eventfd that becomes readable when running tools must be killed
 	 * (shutdown after the grace period). Jobs poll it, never read it. */

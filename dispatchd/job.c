@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -20,6 +22,7 @@
 #include "hosts.h"
 #include "janitor.h"
 #include "jobargs.h"
+#include "localslots.h"
 #include "log.h"
 #include "manifest.h"
 #include "peer.h"
@@ -445,16 +448,59 @@ static int job_take_slot(struct dispatchd *d, struct err *e)
 	return 0;
 }
 
+/* Whether the daemon is shutting down and running tools are killed. */
+static int job_cancelled(const struct dispatchd *d)
+{
+	struct pollfd p = {.fd = d->cancel_fd, .events = POLLIN};
+
+	return d->cancel_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* A local job's tool runs on the client's CPUs: it waits for one of the
+ * user's local slots, shared with the shims' own local work. *ret_fd
+ * holds it (-1: none taken, the pool is off or unusable). */
+static int job_take_local_slot(struct job *j, int *ret_fd, struct err *e)
+{
+	const struct dispatchd *d = j->d;
+	useconds_t pause = 1000;
+	struct err le = {0};
+	int r;
+
+	*ret_fd = -1;
+	if (!j->local || !d->local_slots_dir || d->local_slots <= 0)
+		return 0;
+	while ((r = localslots_try_flags(d->local_slots_dir, d->local_slots, LOCALSLOTS_CLOEXEC,
+					 ret_fd, &le)) == LOCALSLOTS_BUSY) {
+		if (job_cancelled(d)) {
+			err_set(e, "the daemon is shutting down");
+			return JOB_E_SHUTTING_DOWN;
+		}
+		usleep(pause);
+		pause = pause < 20000 ? 2 * pause : 20000;
+	}
+	if (r < 0) { /* the pool is the user's business: run anyway */
+		log_warn("local slots: %s", err_msg(&le));
+		*ret_fd = -1;
+	}
+	return 0;
+}
+
 /* Waits for a slot and executes the checked job; the outputs stay in
  * memory, the sandbox goes to the janitor. */
 static int job_run_slot(struct job *j, struct err *e)
 {
-	int r;
+	int r, local_fd = -1;
 
 	if ((r = job_take_slot(j->d, e)) < 0)
 		return r;
+	if ((r = job_take_local_slot(j, &local_fd, e)) < 0) {
+		slots_release(j->d->slots);
+		return r;
+	}
 	j->ran = 1;
 	r = job_execute(j, e);
+	if (local_fd >= 0)
+		close(local_fd);
 	/* Removal happens after the answer, off this thread; the janitor's
 	 * bounded backlog keeps disk use bounded by slots. */
 	janitor_discard(j->d->janitor, j->sb);

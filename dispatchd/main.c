@@ -34,6 +34,7 @@
 #include "janitor.h"
 #include "join.h"
 #include "local.h"
+#include "localslots.h"
 #include "localsock.h"
 #include "log.h"
 #include "peer.h"
@@ -68,6 +69,7 @@ static struct {
 	long down_after;
 	long nice;
 	char *max_load;
+	char *local_slots;
 } conf;
 
 /* clang-format off */
@@ -127,6 +129,10 @@ static const struct config_opt options[] = {
 	{"max-load", CONFIG_STRING, "0", "DISPATCHD_MAX_LOAD",
 	 "take no jobs while the machine's one-minute load average, less the daemon's own "
 	 "jobs, is above LOAD (the owner is busy); 0: always take jobs", &conf.max_load},
+	{"local-slots", CONFIG_STRING, "auto", "GODISTCC_LOCAL_SLOTS",
+	 "jobs of the local socket take one of the user's local slots, which the shims' "
+	 "own local work (links, fallbacks) shares, so that the client runs at most N "
+	 "tools at once; auto: one per CPU; 0: do not share", &conf.local_slots},
 	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -289,6 +295,7 @@ static int listen_is_wildcard(const char *listen)
 static int validate_config(void)
 {
 	double load;
+	long local_slots;
 	struct sockaddr_storage addr;
 	enum log_level level;
 	struct err e = {0};
@@ -310,6 +317,9 @@ static int validate_config(void)
 	check_range(&n, "heartbeat", conf.heartbeat, 1, 3600);
 	check_range(&n, "down-after", conf.down_after, 1, 24 * 3600);
 	check_range(&n, "nice", conf.nice, 0, 19);
+	if (localslots_parse("--local-slots", conf.local_slots, &local_slots, &e) < 0)
+		problem(&n, "%s", err_msg(&e));
+	err_clear(&e);
 	if (parse_load(conf.max_load, &load) < 0)
 		problem(&n, "--max-load \"%s\": must be a number from 0 to 10000", conf.max_load);
 	for (size_t i = 0; i < conf.peers.n; i++)
@@ -626,7 +636,7 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 static int run(struct err *e)
 {
 	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
-	char *state = NULL, *jobs = NULL;
+	char *state = NULL, *jobs = NULL, *pool = NULL;
 	sigset_t set;
 	int r = -1;
 
@@ -642,6 +652,9 @@ static int run(struct err *e)
 	}
 	if (start_cluster(&d, e) < 0)
 		goto out;
+	localslots_parse("--local-slots", conf.local_slots, &d.local_slots, e);
+	if (d.local_slots > 0 && (pool = localslots_default_dir()))
+		d.local_slots_dir = pool;
 	d.slots = slots_new(conf.slots);
 	d.stats = stats_new();
 	d.store = toolchain_store_new(state);
@@ -661,6 +674,7 @@ out:
 	slots_free(d.slots);
 	if (d.cancel_fd >= 0)
 		close(d.cancel_fd);
+	free(pool);
 	free(jobs);
 	free(state);
 	return r;
