@@ -18,11 +18,12 @@ export GODISTCC_DISPATCHER="unix:$T_DIR/none.sock" GODISTCC_FALLBACK=1
 pkgs=(cmd/gofmt cmd/vet cmd/pack cmd/addr2line cmd/nm cmd/objdump net/http)
 
 # with_peak NAME COMMAND...: run COMMAND while procpeak counts the tool
-# processes among this test's descendants; sets PEAK_N.
+# processes among this test's descendants (under $tooldir, and under
+# $PEAK_ALSO when set); sets PEAK_N.
 with_peak() {
 	local name=$1 stop="$T_DIR/$1.stop" out="$T_DIR/$1.peak" pid n samples
 	shift
-	"$PEAK" -a $$ -f "$stop" "$tooldir" >"$out" 2>"$out.err" &
+	"$PEAK" -a $$ -f "$stop" "$tooldir" ${PEAK_ALSO:+"$PEAK_ALSO"} >"$out" 2>"$out.err" &
 	pid=$!
 	"$@"
 	touch "$stop"
@@ -56,3 +57,20 @@ drop_cache slots2
 GODISTCC_LOCAL_SLOTS=0 with_peak unlimited \
 	must_go dist unlimited build -a -p 64 -o "$T_DIR/bin.unlimited/" cmd/gofmt encoding/json
 ((PEAK_N > 2)) || fail "GODISTCC_LOCAL_SLOTS=0: the peak was $PEAK_N; the measurement cannot tell a limit from none"
+
+# The user's own dispatchd shares the pool: its jobs from the local socket
+# take local slots too, so with a daemon of 4 slots and the shims' links
+# beside it, the client still runs at most 2 tools at once. The daemon runs
+# the copies of the tools it stored under its state directory: they count.
+drop_cache unlimited
+export GODISTCC_LOCAL_SLOTS=2
+DAEMON_SLOTS=4 start_daemon
+PEAK_ALSO="$DAEMON_STATE/toolchains/" with_peak daemon2 \
+	must_go dist daemon2 build -a -p 64 -o "$T_DIR/bin.daemon2/" "${pkgs[@]}"
+jobs=$(status_field jobs_local)
+peak=$(status_field peak_running)
+note "daemon2: the daemon ran $jobs jobs from the socket, at most $peak at once"
+((jobs > 200)) || fail "the daemon ran only $jobs jobs from the socket"
+((PEAK_N <= 2)) || fail "with the daemon's jobs, $PEAK_N tools ran at once on the client"
+assert_same_dir "$T_DIR/bin.plain" "$T_DIR/bin.daemon2"
+stop_daemon
