@@ -19,7 +19,9 @@
 #   netns_rtt A B              print the round-trip time from A to B
 #   netns_delay_ms             the delay added each way, in milliseconds
 #   netns_cleanup              kill every process in the test's namespaces
-#                              and delete them (also run on exit)
+#                              and delete them (also run on exit: the
+#                              first netns_create sets an EXIT trap that
+#                              runs it, then the EXIT trap set before)
 #
 # dispatchd in a namespace ($DISPATCHD; lib.sh sets it):
 #   nsd_start KEY NS [ARGS...] start one as host KEY in namespace NS
@@ -62,6 +64,7 @@ _NETNS_NET=10.213.$((16 + $$ % 200))
 _NETNS_N=0
 _NETNS_NETLAG=
 _NETNS_UP=
+_NETNS_PREV_EXIT=
 declare -gA _NETNS_ADDR=()
 declare -ga _NETNS_ALL=() _NETNS_RELAYS=()
 
@@ -408,10 +411,14 @@ _netns_kill_all() {
 
 _netns_on_exit() {
 	local rc=$?
-	netns_cleanup || true
-	if declare -F _on_exit >/dev/null; then
+	# Exiting anyway: no errexit or ERR trap for what follows (the
+	# "(exit $rc)" that hands the status on to the next trap fails).
+	set +e
+	trap - ERR
+	netns_cleanup
+	if [[ -n $_NETNS_PREV_EXIT ]]; then
 		(exit "$rc")
-		_on_exit || true
+		eval "$_NETNS_PREV_EXIT"
 	fi
 	return "$rc"
 }
@@ -465,6 +472,13 @@ _netns_has_netem() {
 _netns_setup() {
 	[[ -n $_NETNS_NETLAG ]] || netns_need
 	_netns_sweep
+	# Chain the EXIT trap already set (lib.sh's _on_exit, a script's own).
+	local prev
+	prev=$(trap -p EXIT)
+	if [[ -n $prev ]]; then
+		eval "set -- $prev"
+		[[ $3 == _netns_on_exit ]] || _NETNS_PREV_EXIT=$3
+	fi
 	trap _netns_on_exit EXIT
 	ip netns add "$_NETNS_HUB" || fail "netns: ip netns add $_NETNS_HUB failed"
 	_NETNS_ALL+=("$_NETNS_HUB")
