@@ -273,6 +273,8 @@ Test(goargs, remote_ok)
 	expect_remote(GOARGS_COMPILE, "-S -m=2 -W -N -l -race -msan=false -% -+ a.go");
 	expect_remote(GOARGS_COMPILE, "-shared -dynlink -spectre=all -installsuffix=race a.go");
 	expect_remote(GOARGS_ASM, "-d= -S -e -shared -spectre ret -o x.o a.s");
+	/* go1.19 and go1.20 mark runtime packages' asm so */
+	expect_remote(GOARGS_ASM, "-p runtime -compiling-runtime -o x.o a.s");
 	/* the first error only counts: local_reason names -json, not -d */
 	expect_local(GOARGS_COMPILE, "-json=0,/x -d=ssa/x a.go", "-json");
 }
