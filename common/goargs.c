@@ -54,7 +54,6 @@ static const struct flag_def compile_flags[] = {
 	PLAIN("N", FT_COUNT),
 	PLAIN("S", FT_COUNT),
 	LOCAL("V", FT_BOOL, LR_ALWAYS, "flag -V is a version probe"),
-	PLAIN("compiling-runtime", FT_BOOL), /* go1.19 and go1.20 */
 	PLAIN("W", FT_COUNT),
 	PLAIN("asan", FT_BOOL),
 	PATHV("asmhdr", GA_OUT_FILE),
@@ -122,6 +121,7 @@ static const struct flag_def asm_flags[] = {
 	PATHV("I", GA_IN_DIR),
 	PLAIN("S", FT_COUNT),
 	LOCAL("V", FT_BOOL, LR_ALWAYS, "flag -V is a version probe"),
+	PLAIN("compiling-runtime", FT_BOOL), /* go1.19 and go1.20 */
 	LOCAL("d", FT_VALUE, LR_NONEMPTY, "flag -d sets debug options"),
 	LOCAL("debug", FT_BOOL, LR_ALWAYS, "flag -debug dumps instructions"),
 	PLAIN("dynlink", FT_BOOL),
