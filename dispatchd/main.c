@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -226,17 +225,6 @@ static char *default_state_dir(void)
 	return xasprintf("%s/.local/state/dispatchd", home ? home : "");
 }
 
-static long cpu_count(void)
-{
-	cpu_set_t set;
-	long n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
-}
-
 /* Fills in the defaults that depend on the machine. */
 static void resolve_defaults(void)
 {
@@ -245,7 +233,7 @@ static void resolve_defaults(void)
 	if (!conf.state_dir)
 		conf.state_dir = default_state_dir();
 	if (conf.slots == -1)
-		conf.slots = cpu_count();
+		conf.slots = localslots_cpu_count();
 	if (!conf.name) {
 		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
 			snprintf(host, sizeof(host), "localhost");
