@@ -61,8 +61,16 @@ wait_state() {
 	fail "$1 is '$st', not '$2', after $3 s: $(cluster)"
 }
 
+# On any exit, the volunteers go too; then lib.sh's own exit handler
+# (which stops the dispatcher) runs as it would have.
 FAKE_PIDS=()
-trap 'kill -9 ${FAKE_PIDS[@]+"${FAKE_PIDS[@]}"} ${VOL_PID:-} 2>/dev/null || true' EXIT
+_retry_on_exit() {
+	local rc=$?
+	kill -9 ${FAKE_PIDS[@]+"${FAKE_PIDS[@]}"} ${VOL_PID:-} 2>/dev/null || true
+	(exit "$rc")
+	_on_exit
+}
+trap _retry_on_exit EXIT
 
 mod=$(copy_testmod)
 cd "$mod"
