@@ -372,8 +372,12 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 		long later = 0;
 		struct host *host = NULL;
 
-		if (h->closed || (j->deadline_ms && hosts_now_ms() >= j->deadline_ms)) {
+		if (h->closed) {
 			r = HOSTS_E_CLOSED;
+			break;
+		}
+		if (j->deadline_ms && hosts_now_ms() >= j->deadline_ms) {
+			r = HOSTS_E_TIMEOUT;
 			break;
 		}
 		if (nexclude > 0 || !h->queue || h->queue == &me)

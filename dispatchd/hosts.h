@@ -81,7 +81,8 @@ struct hosts_job {
 enum hosts_error {
 	HOSTS_E_NONE = -1,   /* no host can ever take it now: none up */
 	HOSTS_E_BUSY = -2,   /* the client had better run it */
-	HOSTS_E_CLOSED = -3, /* shutting down, or the deadline passed */
+	HOSTS_E_CLOSED = -3, /* shutting down */
+	HOSTS_E_TIMEOUT = -4, /* the deadline passed while the job waited */
 };
 
 /*

@@ -703,11 +703,14 @@ static int job_dispatch(struct job *j, struct err *e)
 				err_set(e, "no other host could take the job after: %s",
 					err_msg(&last));
 				r = JOB_E_NO_SLOTS;
+			} else if (r == HOSTS_E_CLOSED) {
+				err_set(e, "the daemon is shutting down");
+				r = JOB_E_SHUTTING_DOWN;
 			} else {
 				err_set(e, r == HOSTS_E_NONE
 					       ? "no host of the cluster is up"
 					       : "no slot of the cluster came free in time");
-				r = r == HOSTS_E_NONE ? JOB_E_NO_SLOTS : JOB_E_SHUTTING_DOWN;
+				r = JOB_E_NO_SLOTS;
 			}
 			break;
 		}

@@ -114,7 +114,7 @@ Test(hosts, never_more_than_slots)
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(v->inflight, 2);
-	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_CLOSED, "waited, timed out");
+	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_TIMEOUT, "waited, timed out");
 	hosts_done(h, v, HOST_OK, 100, 1000);
 	j.deadline_ms = 0;
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
@@ -319,7 +319,7 @@ Test(hosts, busy_when_the_queue_is_slower_than_the_job)
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_BUSY);
 	j.client_may_run = 0;
 	j.deadline_ms = hosts_now_ms() + 100;
-	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_CLOSED, "queued instead");
+	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_TIMEOUT, "queued instead");
 	hosts_free(h);
 }
 
