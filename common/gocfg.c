@@ -9,6 +9,14 @@
 
 #include "banned.h"
 
+int gocfg_paths_contains(const struct gocfg_paths *p, const char *path)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (strcmp(p->paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
 void gocfg_paths_release(struct gocfg_paths *p)
 {
 	if (!p)

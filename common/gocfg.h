@@ -18,6 +18,8 @@ struct gocfg_paths {
 	char **paths;
 };
 void gocfg_paths_release(struct gocfg_paths *p);
+/* Whether path is one of p's (p may be NULL). */
+int gocfg_paths_contains(const struct gocfg_paths *p, const char *path);
 
 /* The files an importcfg names in its packagefile lines, in order.
  * Syntax errors fail as compile's own parser would. */

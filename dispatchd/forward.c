@@ -34,14 +34,6 @@ struct forward_file {
 	size_t len;
 };
 
-static int forward_is_archive(const struct forward_req *r, const char *path)
-{
-	for (size_t i = 0; r->archives && i < r->archives->n; i++)
-		if (strcmp(r->archives->paths[i], path) == 0)
-			return 1;
-	return 0;
-}
-
 /* The content of file i: its blob, or the client's file read now. */
 static int forward_load(const struct forward_req *r, const struct manifest_file *mf,
 			struct forward_file *f, size_t *left, struct err *e)
@@ -58,7 +50,7 @@ static int forward_load(const struct forward_req *r, const struct manifest_file 
 	} else {
 		struct err ae = {0};
 
-		if (!forward_is_archive(r, mf->path) ||
+		if (!gocfg_paths_contains(r->archives, mf->path) ||
 		    goarchive_pkgdef(mf->path, &f->data, &ae) < 0) {
 			buf_reset(&f->data);
 			if (fs_read_file(mf->path, *left, &f->data, e) < 0)

@@ -539,14 +539,6 @@ static void job_archives(const struct job *j, struct gocfg_paths *ret)
 		gocfg_paths_release(ret);
 }
 
-static int job_is_archive(const struct gocfg_paths *archives, const char *path)
-{
-	for (size_t i = 0; i < archives->n; i++)
-		if (strcmp(archives->paths[i], path) == 0)
-			return 1;
-	return 0;
-}
-
 /* The work a job is, for comparing hosts' speeds: its source bytes. */
 static double job_units(const struct job *j, const struct gocfg_paths *archives)
 {
@@ -557,7 +549,7 @@ static double job_units(const struct job *j, const struct gocfg_paths *archives)
 		const struct blob *b;
 		struct stat st;
 
-		if (job_is_archive(archives, f->path))
+		if (gocfg_paths_contains(archives, f->path))
 			continue;
 		if (!f->link && (b = blobs_find(&j->blobs, f->blob)))
 			units += (double)b->len;
