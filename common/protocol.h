@@ -14,6 +14,7 @@
 #define GODISTCC_DEFAULT_DISPATCHER "http://127.0.0.1:3633"
 
 /* Routes. */
+#define ROUTE_HEALTH "/v1/health"
 #define ROUTE_STATUS "/v1/status"
 #define ROUTE_JOB "/v1/job"
 #define ROUTE_TOOLCHAIN_PREFIX "/v1/toolchains/"

@@ -9,6 +9,8 @@
  * afterwards; the services they point to are thread-safe themselves.
  */
 
+struct auth_key;
+struct auth_nonces;
 struct hosts;
 struct janitor;
 struct slots;
@@ -35,6 +37,11 @@ struct dispatchd {
 	const char *local_slots_dir;
 	long local_slots;
 	double max_load; /* take no jobs while the owner's load passes it; 0: off */
+	/* The cluster's token (auth.h): every request but the health check
+	 * must prove it, and this daemon signs its own calls to other daemons
+	 * with it. NULL: no token, anyone who reaches the port is served. */
+	const struct auth_key *key;
+	struct auth_nonces *nonces; /* nonces seen, against replays */
 	/* An eventfd that becomes readable when running tools must be killed
 	 * (shutdown after the grace period). Jobs poll it, never read it. */
 	int cancel_fd;

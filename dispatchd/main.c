@@ -4,9 +4,11 @@
  * Configuration is table-driven (common/config.h): defaults, then the file
  * named by --config, then DISPATCHD_* environment variables, then flags.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -37,6 +39,7 @@
 #include "localsock.h"
 #include "log.h"
 #include "peer.h"
+#include "auth.h"
 #include "protocol.h"
 #include "server.h"
 #include "slots.h"
@@ -69,6 +72,11 @@ static struct {
 	long nice;
 	char *max_load;
 	char *local_slots;
+	char *token_file;
+	int insecure_no_token;
+	char *tls_cert;
+	char *tls_key;
+	char *ca_file;
 } conf;
 
 /* clang-format off */
@@ -132,6 +140,20 @@ static const struct config_opt options[] = {
 	 "jobs of the local socket take one of the user's local slots, which the shims' "
 	 "own local work (links, fallbacks) shares, so that the client runs at most N "
 	 "tools at once; auto: one per CPU; 0: do not share", &conf.local_slots},
+	{"token-file", CONFIG_STRING, NULL, "DISPATCHD_TOKEN_FILE",
+	 "the cluster's shared token (a file of mode 600): every request but GET /v1/health "
+	 "must carry proof of it, and this daemon's own calls to other daemons carry it",
+	 &conf.token_file},
+	{"insecure-no-token", CONFIG_BOOL, "0", NULL,
+	 "serve a non-loopback --listen address without --token-file: anyone who can reach "
+	 "the port may then run compilers here", &conf.insecure_no_token},
+	{"tls-cert", CONFIG_STRING, NULL, "DISPATCHD_TLS_CERT",
+	 "serve HTTPS with this certificate chain (PEM); needs --tls-key", &conf.tls_cert},
+	{"tls-key", CONFIG_STRING, NULL, "DISPATCHD_TLS_KEY",
+	 "the private key (PEM) of --tls-cert", &conf.tls_key},
+	{"ca-file", CONFIG_STRING, NULL, "DISPATCHD_CA_FILE",
+	 "CA certificates (PEM) that https:// volunteers and dispatchers must chain to "
+	 "(default: the system's store)", &conf.ca_file},
 	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -279,6 +301,21 @@ static int listen_is_wildcard(const char *listen)
 	       listen[0] == ':';
 }
 
+/* Whether ADDR:PORT listens on loopback only (127.0.0.0/8 or ::1). */
+static int listen_is_loopback(const char *listen)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+
+	if (server_parse_listen(listen, &addr, &len, NULL) < 0)
+		return 0;
+	if (addr.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
+	if (addr.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
+	return 0;
+}
+
 /* Prints every problem of the configuration; returns how many. */
 static int validate_config(void)
 {
@@ -320,6 +357,13 @@ static int validate_config(void)
 	if (conf.join && !conf.advertise && listen_is_wildcard(conf.listen))
 		problem(&n, "--join with --listen %s: give --advertise, the URL the dispatcher "
 			    "reaches this daemon at", conf.listen);
+	if (!conf.token_file && !conf.insecure_no_token && !listen_is_loopback(conf.listen))
+		problem(&n, "--listen %s is reachable from other machines, and anyone who reaches "
+			    "it could run programs here: give --token-file FILE, the cluster's "
+			    "shared token (see dispatchd(8), Security), or --insecure-no-token "
+			    "to serve it without one", conf.listen);
+	if (!conf.tls_cert != !conf.tls_key)
+		problem(&n, "--tls-cert and --tls-key go together");
 	if (!conf.name[0] || strlen(conf.name) > 255)
 		problem(&n, "--name: must hold 1 to 255 bytes");
 	/* The sandbox path goes into -trimpath rules, which ';' and "=>"
@@ -499,6 +543,8 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 	    .listen = conf.listen,
 	    .max_connections = (unsigned)conf.max_connections,
 	    .conn_timeout = (unsigned)conf.connection_timeout,
+	    .tls_cert = conf.tls_cert,
+	    .tls_key = conf.tls_key,
 	};
 	struct server *srv = NULL;
 	struct local *loc = NULL;
@@ -610,7 +656,7 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 				.heartbeat_ms = conf.heartbeat * 1000,
 				.down_after_ms = conf.down_after * 1000};
 
-	if (peer_global_init(e) < 0)
+	if (peer_global_init(d->key, conf.ca_file, e) < 0)
 		return -1;
 	d->nice = (int)conf.nice;
 	parse_load(conf.max_load, &d->max_load);
@@ -625,10 +671,21 @@ static int run(struct err *e)
 {
 	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
 	char *state = NULL, *jobs = NULL, *pool = NULL;
+	struct auth_key key = {0};
 	sigset_t set;
 	int r = -1;
 
 	signals_block(&set);
+	if (conf.token_file) {
+		if (auth_key_load(conf.token_file, &key, e) < 0)
+			goto out;
+		d.key = &key;
+		d.nonces = auth_nonces_new();
+	} else if (!listen_is_loopback(conf.listen)) {
+		log_warn("serving %s WITHOUT A TOKEN (--insecure-no-token): anyone who can reach "
+			 "this port can run programs as this user",
+			 conf.listen);
+	}
 	if (state_prepare(conf.state_dir, &state, e) < 0)
 		goto out;
 	d.state_dir = state;
@@ -662,6 +719,8 @@ out:
 	slots_free(d.slots);
 	if (d.cancel_fd >= 0)
 		close(d.cancel_fd);
+	auth_nonces_free(d.nonces);
+	auth_key_release(&key);
 	free(pool);
 	free(jobs);
 	free(state);

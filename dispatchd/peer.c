@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "err.h"
 #include "protocol.h"
 
@@ -29,10 +30,17 @@ struct peer_sink {
 	int too_large;
 };
 
-int peer_global_init(struct err *e)
+/* Set once by peer_global_init(), before any thread starts; read-only
+ * afterwards. */
+static const struct auth_key *peer_key;
+static const char *peer_ca_file;
+
+int peer_global_init(const struct auth_key *key, const char *ca_file, struct err *e)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, "libcurl: global initialisation failed");
+	peer_key = key;
+	peer_ca_file = ca_file;
 	return 0;
 }
 
@@ -119,6 +127,15 @@ static struct curl_slist *peer_headers(const struct peer_call *c)
 	h = h ? curl_slist_append(h, "Content-Type: application/octet-stream") : NULL;
 	if (h && c->extra_header)
 		h = curl_slist_append(h, c->extra_header);
+	if (h && peer_key) {
+		char value[AUTH_VALUE_MAX], *line;
+
+		auth_sign_body(peer_key, c->method, c->path, c->body, c->body ? c->len : 0,
+			       auth_now_ms(), value);
+		line = xasprintf(AUTH_HEADER ": %s", value);
+		h = curl_slist_append(h, line);
+		free(line);
+	}
 	return h;
 }
 
@@ -135,6 +152,8 @@ static void peer_setup(CURL *h, const char *url, const struct peer_call *c,
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, peer_on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (peer_ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, peer_ca_file);
 	if (c->cancel_fd >= 0) {
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, peer_on_progress);
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &c->cancel_fd);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 
+struct auth_key;
 struct err;
 struct peer;
 
@@ -28,7 +29,10 @@ struct peer_reply {
 	struct buf body; /* initialised by the caller; appended to */
 };
 
-int peer_global_init(struct err *e);
+/* Every call is then signed with key (the cluster's token, auth.h; NULL:
+ * none), and https:// peers are verified against ca_file (NULL: the
+ * system's store). Both are borrowed for the life of the process. */
+int peer_global_init(const struct auth_key *key, const char *ca_file, struct err *e);
 
 /* url: "http://host:port" without a trailing slash (copied). */
 struct peer *peer_new(const char *url);

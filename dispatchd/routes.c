@@ -25,6 +25,14 @@
 
 #include "banned.h"
 
+/* --- GET /v1/health: the one route that needs no token --- */
+
+static void route_health(struct request *rq)
+{
+	request_reply_json(rq, MHD_HTTP_OK,
+			   json_pack("{s:s, s:i}", "status", "ok", "protocol", PROTOCOL_VERSION));
+}
+
 /* --- GET /v1/status --- */
 
 static void route_status(struct request *rq)
@@ -254,6 +262,7 @@ static void route_join(struct request *rq)
 
 /* clang-format off */
 const struct route routes[] = {
+	{.method = "GET", .path = ROUTE_HEALTH, .open = 1, .finish = route_health},
 	{.method = "GET", .path = ROUTE_STATUS, .finish = route_status},
 	{.method = "GET", .path = ROUTE_CLUSTER, .finish = route_cluster},
 	{.method = "POST", .path = ROUTE_JOIN, .versioned = 1, .max_body = JOIN_MAX_BYTES,

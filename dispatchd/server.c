@@ -11,8 +11,12 @@
 
 #include <microhttpd.h>
 
+#include "auth.h"
 #include "buf.h"
+#include "dispatchd.h"
 #include "err.h"
+#include "fsutil.h"
+#include "hash.h"
 #include "jsonmsg.h"
 #include "log.h"
 #include "protocol.h"
@@ -22,6 +26,8 @@
 /* Bodies are read into memory in steps; a Content-Length says how much to
  * reserve at once, up to this. */
 #define BODY_PREALLOC_MAX (64u << 20)
+/* A certificate chain or key file. */
+#define TLS_PEM_MAX (1u << 20)
 
 struct request {
 	struct dispatchd *d;
@@ -36,12 +42,17 @@ struct request {
 	void *state;
 	int replied;
 	int queue_failed; /* MHD refused the answer: close the connection */
+	/* With a token: what the signature promised about the body, and the
+	 * body's digest as it arrives; NULL when not checked. */
+	struct auth_claim claim;
+	struct hash_ctx *body_hash;
 	long started_ms;
 };
 
 struct server {
 	struct MHD_Daemon *mhd;
 	struct dispatchd *d;
+	char *tls_cert, *tls_key; /* PEM text handed to MHD; NULL for HTTP */
 	unsigned port;
 	char url[128];
 	int quiesced_fd;
@@ -227,6 +238,27 @@ static int request_check_length(struct request *rq)
 	return 0;
 }
 
+/* With a token, the request must carry proof of it (auth.h); 0 if it does
+ * or none is needed. */
+static int request_authenticate(struct request *rq)
+{
+	const struct auth_key *key = rq->d->key;
+	enum auth_result r;
+
+	if (!key || rq->route->open)
+		return 0;
+	r = auth_check(key, rq->d->nonces, rq->method, rq->url,
+		       MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, AUTH_HEADER),
+		       auth_now_ms(), &rq->claim);
+	if (r != AUTH_OK) {
+		request_reply_error(rq, MHD_HTTP_UNAUTHORIZED, auth_result_code(r), NULL, "%s",
+				    auth_result_message(r));
+		return -1;
+	}
+	rq->body_hash = hash_ctx_new();
+	return 0;
+}
+
 static void request_begin(struct request *rq)
 {
 	unsigned status = 0;
@@ -241,6 +273,8 @@ static void request_begin(struct request *rq)
 		return;
 	}
 	rq->rest = rq->url + strlen(rq->route->path);
+	if (request_authenticate(rq) < 0)
+		return;
 	if (rq->route->versioned && !request_version_ok(rq)) {
 		request_reply_error(rq, MHD_HTTP_BAD_REQUEST, "protocol_mismatch", NULL,
 				    "this daemon speaks protocol %d; send the header %s: %d",
@@ -261,6 +295,8 @@ static void request_data(struct request *rq, const char *data, size_t len)
 		return;
 	}
 	rq->received += len;
+	if (rq->body_hash)
+		hash_ctx_update(rq->body_hash, data, len);
 	if (rq->route->data)
 		rq->route->data(rq, data, len);
 	else
@@ -269,6 +305,19 @@ static void request_data(struct request *rq, const char *data, size_t len)
 
 static void request_finish(struct request *rq)
 {
+	char got[HASH_HEX_LEN + 1];
+
+	if (rq->body_hash) {
+		hash_ctx_final(rq->body_hash, got);
+		hash_ctx_free(rq->body_hash);
+		rq->body_hash = NULL;
+		if (auth_check_body(&rq->claim, got) != AUTH_OK) {
+			request_reply_error(rq, MHD_HTTP_UNAUTHORIZED,
+					    auth_result_code(AUTH_BODY_MISMATCH), NULL, "%s",
+					    auth_result_message(AUTH_BODY_MISMATCH));
+			return;
+		}
+	}
 	rq->route->finish(rq);
 	if (!rq->replied)
 		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL,
@@ -281,6 +330,8 @@ static void request_free(struct request *rq)
 		return;
 	if (rq->route && rq->route->release)
 		rq->route->release(rq->state);
+	if (rq->body_hash)
+		hash_ctx_free(rq->body_hash);
 	buf_release(&rq->body);
 	free(rq);
 }
@@ -400,9 +451,42 @@ static void server_set_url(struct server *s, const char *listen)
 	buf_init(&host);
 	if (split_listen(listen, &host, &port, NULL) == 0)
 		snprintf(s->url, sizeof(s->url),
-			 strchr(host.data, ':') ? "http://[%s]:%u" : "http://%s:%u", host.data,
-			 s->port);
+			 strchr(host.data, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+			 s->tls_cert ? "https" : "http", host.data, s->port);
 	buf_release(&host);
+}
+
+/* Reads the PEM files of o into s, for HTTPS. */
+static int server_load_tls(struct server *s, const struct server_opts *o, struct err *e)
+{
+	struct buf cert, key;
+
+	buf_init(&cert);
+	buf_init(&key);
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		err_set(e, "--tls-cert: this libmicrohttpd was built without TLS");
+		goto fail;
+	}
+	if (fs_read_file(o->tls_cert, TLS_PEM_MAX, &cert, e) < 0 ||
+	    fs_read_file(o->tls_key, TLS_PEM_MAX, &key, e) < 0)
+		goto fail;
+	s->tls_cert = buf_detach(&cert, NULL);
+	s->tls_key = buf_detach(&key, NULL);
+	return 0;
+fail:
+	buf_release(&cert);
+	buf_release(&key);
+	return -1;
+}
+
+static void server_free(struct server *s)
+{
+	free(s->tls_cert);
+	if (s->tls_key) {
+		explicit_bzero(s->tls_key, strlen(s->tls_key));
+		free(s->tls_key);
+	}
+	free(s);
 }
 
 int server_start(const struct server_opts *o, struct dispatchd *d, struct server **ret,
@@ -422,13 +506,24 @@ int server_start(const struct server_opts *o, struct dispatchd *d, struct server
 	s = xcalloc(1, sizeof(*s));
 	s->d = d;
 	s->quiesced_fd = -1;
+	if (o->tls_cert) {
+		if (server_load_tls(s, o, e) < 0) {
+			server_free(s);
+			return -1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	/* Without TLS the two PEM options are skipped: MHD_OPTION_END ends
+	 * the list early. */
 	s->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, server_on_request, d, MHD_OPTION_EXTERNAL_LOGGER, server_on_log,
 	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
 	    o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
-	    MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, NULL,
+	    s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
 	if (!s->mhd) {
-		free(s);
+		server_free(s);
 		return err_set(e, "cannot listen on %s (see the libmicrohttpd message above)",
 			       o->listen);
 	}
@@ -478,5 +573,5 @@ void server_stop(struct server *s)
 	 * once the daemon's threads are gone. */
 	if (s->quiesced_fd >= 0)
 		close(s->quiesced_fd);
-	free(s);
+	server_free(s);
 }

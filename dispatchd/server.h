@@ -31,6 +31,7 @@ struct route {
 	const char *path; /* the whole path, or its first part when prefix */
 	int prefix;
 	int versioned;	 /* the request must carry X-Godistcc-Protocol */
+	int open;	 /* needs no token even when the daemon has one (health) */
 	size_t max_body; /* 413 too_large past this; 0: no body accepted */
 	/* Headers are in. May answer already; the body is then not read.
 	 * Optional. */
@@ -78,6 +79,8 @@ struct server_opts {
 	const char *listen;	  /* "ADDR:PORT"; IPv6 as "[ADDR]:PORT"; port 0 picks one */
 	unsigned max_connections; /* at once */
 	unsigned conn_timeout;	  /* seconds a connection may stay idle */
+	const char *tls_cert;	  /* PEM files: serve HTTPS; NULL: HTTP */
+	const char *tls_key;
 };
 
 /* Parses "ADDR:PORT" into a socket address. */

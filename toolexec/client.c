@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "curlapi.h"
 #include "err.h"
@@ -26,7 +27,9 @@ struct client {
 	const struct curlapi *api;
 	CURL *h;
 	const struct settings *s;
-	struct curl_slist *headers;
+	struct curl_slist *headers;	/* the same for every request */
+	struct curl_slist *req_headers; /* those and the request's own proof */
+	struct auth_key key;		/* the token; key.key NULL: none */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -63,6 +66,10 @@ struct client *client_new(const struct settings *s, struct err *e)
 		client_free(c);
 		return NULL;
 	}
+	if (s->token_file && auth_key_load(s->token_file, &c->key, e) < 0) {
+		client_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -71,6 +78,8 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	c->api->slist_free_all(c->headers);
+	c->api->slist_free_all(c->req_headers);
+	auth_key_release(&c->key);
 	c->api->easy_cleanup(c->h);
 	free(c);
 }
@@ -112,12 +121,43 @@ static void client_reply_init(struct client_reply *rep, size_t max)
 	buf_init(&rep->body);
 }
 
-/* Options shared by every request; the handle keeps its connection. */
-static void client_setup(struct client *c, const char *route, struct client_reply *rep)
+/* The headers of one request: the common ones and, with a token, the
+ * proof of it for this method, route and body (auth.h). */
+static struct curl_slist *client_headers(struct client *c, const char *method, const char *route,
+					 const char *body_hex)
+{
+	char value[AUTH_VALUE_MAX], *line;
+	struct curl_slist *h = NULL;
+
+	c->api->slist_free_all(c->req_headers);
+	c->req_headers = NULL;
+	if (!c->key.key)
+		return c->headers;
+	for (const struct curl_slist *l = c->headers; l; l = l->next)
+		if (!(h = c->api->slist_append(h, l->data)))
+			return c->headers; /* out of memory: the daemon will say 401 */
+	auth_sign(&c->key, method, route, body_hex, auth_now_ms(), value);
+	line = xasprintf(AUTH_HEADER ": %s", value);
+	if (!(c->req_headers = c->api->slist_append(h, line)))
+		c->api->slist_free_all(h);
+	free(line);
+	return c->req_headers ? c->req_headers : c->headers;
+}
+
+/* Options shared by every request; the handle keeps its connection.
+ * body_hex: the SHA-256 of the body to be sent (hash.h), NULL for none. */
+static void client_setup(struct client *c, const char *method, const char *route,
+			 const char *body_hex, struct client_reply *rep)
 {
 	char *url = xasprintf("%s%s", c->s->dispatcher, route);
 	CURLcode (*set)(CURL *, CURLoption, ...) = c->api->easy_setopt;
+	char empty_hex[HASH_HEX_LEN + 1];
 	CURL *h = c->h;
+
+	if (!body_hex && c->key.key) {
+		hash_buf("", 0, empty_hex);
+		body_hex = empty_hex;
+	}
 
 	/* Through a pointer, curl's type-checking setopt macro is bypassed:
 	 * every integer argument below must be a long. */
@@ -128,7 +168,9 @@ static void client_setup(struct client *c, const char *route, struct client_repl
 	set(h, CURLOPT_NOSIGNAL, 1L);
 	set(h, CURLOPT_CONNECTTIMEOUT_MS, c->s->connect_timeout_ms);
 	set(h, CURLOPT_TIMEOUT, c->s->timeout_s);
-	set(h, CURLOPT_HTTPHEADER, c->headers);
+	set(h, CURLOPT_HTTPHEADER, client_headers(c, method, route, body_hex));
+	if (c->s->ca_file)
+		set(h, CURLOPT_CAINFO, c->s->ca_file);
 	set(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	set(h, CURLOPT_WRITEFUNCTION, client_on_body);
 	set(h, CURLOPT_WRITEDATA, rep);
@@ -228,7 +270,8 @@ static int client_put_toolchain(struct client *c, const char *tool_path, const c
 		err_errno(e, errno, "%s: cannot upload", tool_path);
 		goto out;
 	}
-	client_setup(c, route, &rep);
+	/* A toolchain is named by the SHA-256 of its content: that of the body. */
+	client_setup(c, "PUT", route, toolchain, &rep);
 	c->api->easy_setopt(c->h, CURLOPT_UPLOAD, 1L);
 	c->api->easy_setopt(c->h, CURLOPT_READDATA, f); /* the default reader fread()s it */
 	c->api->easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
@@ -250,7 +293,11 @@ out:
 static int client_post_job(struct client *c, const void *body, size_t len, struct client_reply *rep,
 			   struct err *e)
 {
-	client_setup(c, ROUTE_JOB, rep);
+	char body_hex[HASH_HEX_LEN + 1];
+
+	if (c->key.key)
+		hash_buf(len ? body : "", len, body_hex);
+	client_setup(c, "POST", ROUTE_JOB, c->key.key ? body_hex : NULL, rep);
 	c->api->easy_setopt(c->h, CURLOPT_POST, 1L);
 	c->api->easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
 	c->api->easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -332,7 +379,7 @@ int client_get(struct client *c, const char *route, size_t max, struct buf *ret_
 	int r;
 
 	client_reply_init(&rep, max);
-	client_setup(c, route, &rep);
+	client_setup(c, "GET", route, NULL, &rep);
 	if ((r = client_perform(c, &rep, e)) < 0)
 		goto out;
 	if (rep.status != 200)

@@ -58,6 +58,12 @@ static const struct settings_row settings_rows[] = {
 	"file to append log lines to (default: none, the shim is silent)", log_path),
     ROW("log_level", CONFIG_STRING, "info", "GODISTCC_LOG_LEVEL", "error, warn, info or debug",
 	log_level),
+    ROW("token_file", CONFIG_STRING, NULL, "GODISTCC_TOKEN_FILE",
+	"file holding the cluster's shared token (mode 600); every HTTP request to the "
+	"dispatcher then carries proof of it. The local socket needs none", token_file),
+    ROW("ca_file", CONFIG_STRING, NULL, "GODISTCC_CA_FILE",
+	"CA certificates (PEM) that an https:// dispatcher's certificate must chain to "
+	"(default: the system's store)", ca_file),
     ROW("local_slots", CONFIG_STRING, "auto", SETTINGS_LOCAL_SLOTS_ENV,
 	"how many tools may run on this host at once, counted over all of this user's go "
 	"commands: pass-through tools (link, vet, cgo, ...), local asm and compiles that run "

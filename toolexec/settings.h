@@ -26,6 +26,8 @@ struct settings {
 	char *cache_dir; /* NULL: derived from XDG_CACHE_HOME or HOME */
 	char *log_path;	 /* NULL: no logging */
 	char *log_level; /* "error", "warn", "info", "debug" */
+	char *token_file; /* the cluster's shared secret (auth.h); NULL: none */
+	char *ca_file;	  /* CA certificates for https:// dispatchers; NULL: system's */
 
 	/* Tools run on this host at once (localslots.h); 0: no limit. Valid
 	 * even when settings_load() fails: then from the environment, else
