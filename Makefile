@@ -41,6 +41,8 @@ UNIT_BIN   = $(UNIT_SRC:t/unit/%.c=t/unit/bin/%)
 # UndefinedBehaviorSanitizer into their own directory (no shared objects).
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_ASAN_BIN = $(UNIT_SRC:t/unit/%.c=t/unit/bin-asan/%)
+# The daemon again, built the same way, for the hostile-input suite.
+ASAN_DAEMON = bin-asan/dispatchd
 
 HTTP_HELPER = libexec/godistcc/godistcc-http
 # Helper programs of the integration tests (t/tools/NAME.c -> t/tools/bin/NAME).
@@ -60,7 +62,7 @@ $(HTTP_HELPER): $(HTTP_OBJ) common/libcommon.a | libexec/godistcc
 bin/dispatchd: $(DAEMON_OBJ) common/libcommon.a | bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin libexec/godistcc t/unit/bin t/unit/bin-asan t/tools/bin:
+bin libexec/godistcc t/unit/bin t/unit/bin-asan t/tools/bin bin-asan:
 	mkdir -p $@
 
 t/unit/bin/%: t/unit/%.c common/libcommon.a | t/unit/bin
@@ -78,12 +80,15 @@ unit-sanitize: $(UNIT_ASAN_BIN)
 	@set -e; for t in $(UNIT_ASAN_BIN); do echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
 
-t/tools/bin/%: t/tools/%.c | t/tools/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+$(ASAN_DAEMON): $(COMMON_SRC) $(wildcard common/*.h dispatchd/*.[ch]) | bin-asan
+	$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -o $@ $(wildcard dispatchd/*.c) $(COMMON_SRC) $(LDLIBS)
+
+t/tools/bin/%: t/tools/%.c common/libcommon.a | t/tools/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< common/libcommon.a $(LDLIBS)
 
 tools: $(TOOLS_BIN)
 
-integration: all tools
+integration: all tools $(ASAN_DAEMON)
 	t/integration/run
 
 check: all unit unit-sanitize integration
@@ -97,7 +102,7 @@ install: all
 	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf bin libexec t/unit/bin t/unit/bin-asan t/tools/bin common/libcommon.a */*.o */*.d
+	rm -rf bin bin-asan libexec t/unit/bin t/unit/bin-asan t/tools/bin common/libcommon.a */*.o */*.d
 
 .PHONY: all unit unit-sanitize tools integration check install clean
 -include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DAEMON_OBJ:.o=.d) \
