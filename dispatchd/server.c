@@ -26,6 +26,18 @@
 /* Bodies are read into memory in steps; a Content-Length says how much to
  * reserve at once, up to this. */
 #define BODY_PREALLOC_MAX (64u << 20)
+/*
+ * Caps on what a peer controls before any handler runs. The request line
+ * and headers must fit in a connection's memory, SERVER_HEADER_MAX_BYTES
+ * (libmicrohttpd answers 431 or 414 past it, with its own HTML body). One
+ * address may hold at most 1/SERVER_PER_IP_SHARE of --max-connections
+ * (at least SERVER_PER_IP_MIN): connections it opens past that are closed
+ * at once, so that idle connections from one host cannot lock every other
+ * client out until --connection-timeout.
+ */
+#define SERVER_HEADER_MAX_BYTES (32u << 10)
+#define SERVER_PER_IP_SHARE 4u
+#define SERVER_PER_IP_MIN 16u
 /* A certificate chain or key file. */
 #define TLS_PEM_MAX (1u << 20)
 
@@ -489,6 +501,14 @@ static void server_free(struct server *s)
 	free(s);
 }
 
+static unsigned server_per_ip_limit(unsigned max_connections)
+{
+	unsigned n = max_connections / SERVER_PER_IP_SHARE;
+
+	n = n < SERVER_PER_IP_MIN ? SERVER_PER_IP_MIN : n;
+	return n < max_connections ? n : max_connections;
+}
+
 int server_start(const struct server_opts *o, struct dispatchd *d, struct server **ret,
 		 struct err *e)
 {
@@ -519,6 +539,8 @@ int server_start(const struct server_opts *o, struct dispatchd *d, struct server
 	    flags, 0, NULL, NULL, server_on_request, d, MHD_OPTION_EXTERNAL_LOGGER, server_on_log,
 	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
 	    o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, server_per_ip_limit(o->max_connections),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_HEADER_MAX_BYTES,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, NULL,
 	    s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
