@@ -114,13 +114,14 @@ copy_testmod() {
 
 # start_daemon [EXTRA ARGS...]: start dispatchd on an ephemeral loopback
 # port and a local socket in the test's directory, with a fresh state
-# directory, wait until /v1/status answers, and set DAEMON_PID, DAEMON_PORT,
+# directory, wait until /v1/health answers, and set DAEMON_PID, DAEMON_PORT,
 # DAEMON_URL, DAEMON_SOCKET (DAEMON_SOCKET_AT chooses it), DAEMON_LOG,
 # DAEMON_STATE and export
 # GODISTCC_DISPATCHER: unix:$DAEMON_SOCKET, the path a shim takes to a
 # dispatchd of its own user on its own host, or $DAEMON_URL when
 # DAEMON_TRANSPORT=http (the path to any other dispatcher). One daemon per
-# test at a time.
+# test at a time. For a daemon started with --tls-cert, set DAEMON_SCHEME=https
+# and DAEMON_CACERT; with --token-file, DAEMON_TOKEN_FILE (daemon_get signs).
 start_daemon() {
 	[[ -z ${DAEMON_PID:-} ]] || fail "start_daemon: a daemon is already running"
 	_daemon_n=$((${_daemon_n:-0} + 1))
@@ -148,8 +149,9 @@ start_daemon() {
 		if [[ -s $portfile ]]; then
 			DAEMON_PORT=$(tr -d ' \n' <"$portfile")
 			if [[ $DAEMON_PORT =~ ^[0-9]+$ ]] &&
-				curl -fsS --max-time 2 "http://127.0.0.1:$DAEMON_PORT/v1/status" >/dev/null 2>&1; then
-				DAEMON_URL="http://127.0.0.1:$DAEMON_PORT"
+				curl -fsS --max-time 2 ${DAEMON_CACERT:+--cacert "$DAEMON_CACERT"} \
+					"${DAEMON_SCHEME:-http}://127.0.0.1:$DAEMON_PORT/v1/health" >/dev/null 2>&1; then
+				DAEMON_URL="${DAEMON_SCHEME:-http}://127.0.0.1:$DAEMON_PORT"
 				case ${DAEMON_TRANSPORT:-unix} in
 				unix) export GODISTCC_DISPATCHER=unix:$DAEMON_SOCKET ;;
 				http) export GODISTCC_DISPATCHER=$DAEMON_URL ;;
@@ -192,10 +194,23 @@ stop_daemon() {
 	((rc == 0)) || { tail_file "$DAEMON_LOG"; fail "dispatchd exited with status $rc after SIGTERM (want 0)"; }
 }
 
+# daemon_get PATH [CURL ARGS...]: GET PATH of the daemon, signed when
+# DAEMON_TOKEN_FILE names the daemon's token, verified against
+# DAEMON_CACERT when set (https).
+daemon_get() {
+	local path=$1
+	shift
+	local -a auth=()
+	[[ -z ${DAEMON_TOKEN_FILE:-} ]] ||
+		auth=(-H "X-Godistcc-Auth: $("$ROOT/t/tools/bin/authsign" "$DAEMON_TOKEN_FILE" GET "$path")")
+	curl -fsS ${DAEMON_CACERT:+--cacert "$DAEMON_CACERT"} ${auth[@]+"${auth[@]}"} "$@" \
+		"$DAEMON_URL$path"
+}
+
 # status_json: print the daemon's /v1/status answer.
 status_json() {
 	local out
-	out=$(curl -fsS --max-time 5 "$DAEMON_URL/v1/status") ||
+	out=$(daemon_get /v1/status --max-time 5) ||
 		fail "GET $DAEMON_URL/v1/status failed"
 	jq -e . >/dev/null <<<"$out" || fail "/v1/status is not JSON: $out"
 	printf '%s\n' "$out"

@@ -265,8 +265,9 @@ nsd_start() {
 	local addr port=${NSD_PORT:-3633} a
 	addr=$(netns_addr "$ns")
 	_nsd_shm
+	_nsd_token
 	local -a args=(--listen "$addr:$port" --name "$key" --state-dir "$NETNS_WORK/$key.state"
-		--sandbox-dir "$_NETNS_SHM" --log-level debug)
+		--sandbox-dir "$_NETNS_SHM" --log-level debug --token-file "$NSD_TOKEN_FILE")
 	local sock=
 	for a in "$@"; do [[ $a != --socket* ]] || sock=1; done
 	[[ -n $sock ]] || args+=(--socket none)
@@ -296,11 +297,21 @@ nsd_pid() {
 	printf '%s\n' "${_NSD_PID[$1]:-}"
 }
 
+# nsd_get KEY PATH [CURL ARGS...]: GET PATH of KEY, signed with the
+# cluster's token.
+nsd_get() {
+	local url=$1 path=$2
+	shift 2
+	[[ $url == http* ]] || url=$(nsd_url "$url")
+	netns_curl -fsS -H "X-Godistcc-Auth: $("$ROOT/t/tools/bin/authsign" "$NSD_TOKEN_FILE" GET "$path")" \
+		"$@" "$url$path"
+}
+
 # nsd_status KEY [FIELD]: KEY's /v1/status (JSON), or FIELD of it (jq
 # syntax after the dot: "jobs_completed", "toolchains | length").
 nsd_status() {
 	local out
-	out=$(netns_curl -fsS --max-time 5 "$(nsd_url "$1")/v1/status") ||
+	out=$(nsd_get "$1" /v1/status --max-time 5) ||
 		fail "GET $(nsd_url "$1")/v1/status failed"
 	if (($# > 1)); then
 		jq -er ".$2" <<<"$out" || fail "no field '$2' in the /v1/status of $1: $out"
@@ -311,7 +322,7 @@ nsd_status() {
 
 # nsd_cluster KEY: KEY's /v1/cluster (JSON).
 nsd_cluster() {
-	netns_curl -fsS --max-time 5 "$(nsd_url "$1")/v1/cluster" ||
+	nsd_get "$1" /v1/cluster --max-time 5 ||
 		fail "GET $(nsd_url "$1")/v1/cluster failed"
 }
 
@@ -377,7 +388,7 @@ _nsd_launch() {
 			tail_file "$log"
 			fail "dispatchd $key exited during startup: $(tail -n 2 "$log" | tr '\n' ' ')"
 		fi
-		netns_curl -fsS --max-time 1 "${_NSD_URL[$key]}/v1/status" >/dev/null 2>&1 && break
+		nsd_get "${_NSD_URL[$key]}" /v1/status --max-time 1 >/dev/null 2>&1 && break
 		sleep 0.05
 	done
 	((i < 200)) || { tail_file "$log"; fail "dispatchd $key did not answer at ${_NSD_URL[$key]} within 10 s"; }
@@ -385,6 +396,16 @@ _nsd_launch() {
 }
 
 # --- internals ----------------------------------------------------------------
+
+# _nsd_token: the cluster's token, made once: NSD_TOKEN_FILE, also exported
+# as GODISTCC_TOKEN_FILE for the shims of the test.
+_nsd_token() {
+	[[ -z ${NSD_TOKEN_FILE:-} ]] || return 0
+	[[ -x $ROOT/t/tools/bin/authsign ]] || fail "t/tools/bin/authsign is not built (make tools)"
+	NSD_TOKEN_FILE=$NETNS_WORK/token
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$NSD_TOKEN_FILE")
+	export GODISTCC_TOKEN_FILE=$NSD_TOKEN_FILE
+}
 
 # netns_delay_ms: the delay each way in milliseconds (0 in veth mode).
 netns_delay_ms() {
