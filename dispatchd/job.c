@@ -755,6 +755,12 @@ int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, ch
 	run_result_init(&j.run);
 	if (job_read_bundle(&j, body, len, e) < 0)
 		goto out;
+	if (!toolchain_allowed(d->store, j.m->toolchain, e) ||
+	    (!toolchain_exists(d->store, j.m->toolchain) &&
+	     !toolchain_upload_allowed(d->store, j.m->toolchain, e))) {
+		r = JOB_E_FORBIDDEN;
+		goto out;
+	}
 	if (job_find_missing(&j, ret_missing)) {
 		if (!ret_missing->n)
 			err_set(e, "the daemon lacks the toolchain");
@@ -791,6 +797,8 @@ const char *job_error_code(int r)
 		return "shutting_down";
 	case JOB_E_BUSY:
 		return "busy";
+	case JOB_E_FORBIDDEN:
+		return "toolchain_not_allowed";
 	default:
 		return "internal";
 	}

@@ -77,6 +77,7 @@ static struct {
 	char *tls_cert;
 	char *tls_key;
 	char *ca_file;
+	char *toolchains;
 } conf;
 
 /* clang-format off */
@@ -154,6 +155,10 @@ static const struct config_opt options[] = {
 	{"ca-file", CONFIG_STRING, NULL, "DISPATCHD_CA_FILE",
 	 "CA certificates (PEM) that https:// volunteers and dispatchers must chain to "
 	 "(default: the system's store)", &conf.ca_file},
+	{"toolchains", CONFIG_STRING, "upload", "DISPATCHD_TOOLCHAINS",
+	 "which toolchains HTTP clients may run: upload (any, uploaded by an authenticated "
+	 "client), allowlist:FILE (only the SHA-256 hashes listed in FILE) or local (only "
+	 "those this daemon holds; no uploads)", &conf.toolchains},
 	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -703,6 +708,8 @@ static int run(struct err *e)
 	d.slots = slots_new(conf.slots);
 	d.stats = stats_new();
 	d.store = toolchain_store_new(state);
+	if (toolchain_store_set_policy(d.store, conf.toolchains, e) < 0)
+		goto out;
 	d.janitor = janitor_new(conf.slots > 0 ? 2 * (size_t)conf.slots : 1);
 	r = serve(&d, &set, e);
 	janitor_free(d.janitor);

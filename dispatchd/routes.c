@@ -93,6 +93,11 @@ static void route_toolchain_begin(struct request *rq)
 				    hash);
 		return;
 	}
+	if (!toolchain_upload_allowed(store, hash, &e)) {
+		request_reply_error(rq, MHD_HTTP_FORBIDDEN, "toolchain_not_allowed", NULL, "%s",
+				    err_msg(&e));
+		return;
+	}
 	up = xcalloc(1, sizeof(*up));
 	memcpy(up->hash, hash, HASH_HEX_LEN + 1);
 	request_set_state(rq, up);
@@ -194,6 +199,7 @@ static const struct {
     {JOB_E_NO_SLOTS, MHD_HTTP_SERVICE_UNAVAILABLE},
     {JOB_E_SHUTTING_DOWN, MHD_HTTP_SERVICE_UNAVAILABLE},
     {JOB_E_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE},
+    {JOB_E_FORBIDDEN, MHD_HTTP_FORBIDDEN},
     {JOB_E_INTERNAL, MHD_HTTP_INTERNAL_SERVER_ERROR},
 };
 

@@ -41,6 +41,10 @@ struct toolchain_store {
 	pthread_mutex_t cache_mu;	  /* guards cache and cache_next */
 	struct toolchain_cached cache[TOOLCHAIN_CACHE_MAX];
 	size_t cache_next; /* the entry to fill (or replace) next */
+	/* Set before serving, read-only afterwards. */
+	enum toolchain_policy policy;
+	char **allow; /* sorted hashes of an allowlist */
+	size_t nallow;
 };
 
 struct toolchain_upload {
@@ -80,6 +84,9 @@ void toolchain_store_free(struct toolchain_store *s)
 	pthread_mutex_destroy(&s->cache_mu);
 	for (size_t i = 0; i < TOOLCHAIN_CACHE_MAX; i++)
 		free(s->cache[i].path);
+	for (size_t i = 0; i < s->nallow; i++)
+		free(s->allow[i]);
+	free(s->allow);
 	free(s->dir);
 	free(s->tmp);
 	free(s);
@@ -133,6 +140,87 @@ json_t *toolchain_list_json(const struct toolchain_store *s)
 	}
 	free(names);
 	return arr;
+}
+
+/* --- policy --- */
+
+/* Allowlists hold a few toolchains per Go version in use. */
+#define TOOLCHAIN_ALLOWLIST_MAX_BYTES (1u << 20)
+
+static int toolchain_load_allowlist(struct toolchain_store *s, const char *path, struct err *e)
+{
+	struct buf text;
+	char *line, *save = NULL;
+	int r = -1;
+
+	buf_init(&text);
+	if (fs_read_file(path, TOOLCHAIN_ALLOWLIST_MAX_BYTES, &text, e) < 0)
+		goto out;
+	for (char *p = text.data; p && (line = strtok_r(p, "\n", &save)); p = NULL) {
+		size_t n;
+
+		line += strspn(line, " \t");
+		n = strcspn(line, " \t\r#");
+		if (n == 0)
+			continue;
+		line[n] = '\0';
+		if (!hash_is_valid(line)) {
+			err_set(e, "allowlist %s: \"%.80s\" is not a SHA-256 in lower-case hex",
+				path, line);
+			goto out;
+		}
+		s->allow = xrealloc(s->allow, (s->nallow + 1) * sizeof(*s->allow));
+		s->allow[s->nallow++] = xstrdup(line);
+	}
+	qsort(s->allow, s->nallow, sizeof(*s->allow), toolchain_cmp);
+	r = 0;
+out:
+	buf_release(&text);
+	return r;
+}
+
+int toolchain_store_set_policy(struct toolchain_store *s, const char *spec, struct err *e)
+{
+	if (strcmp(spec, "upload") == 0)
+		s->policy = TOOLCHAINS_UPLOAD;
+	else if (strcmp(spec, "local") == 0)
+		s->policy = TOOLCHAINS_LOCAL;
+	else if (strncmp(spec, "allowlist:", 10) == 0 && spec[10])
+		s->policy = TOOLCHAINS_ALLOWLIST;
+	else
+		return err_set(e, "--toolchains \"%s\": use upload, allowlist:FILE or local", spec);
+	if (s->policy == TOOLCHAINS_ALLOWLIST)
+		return toolchain_load_allowlist(s, spec + 10, e);
+	return 0;
+}
+
+enum toolchain_policy toolchain_store_policy(const struct toolchain_store *s)
+{
+	return s->policy;
+}
+
+static int toolchain_listed(const struct toolchain_store *s, const char *hash)
+{
+	return s->nallow && bsearch(&hash, s->allow, s->nallow, sizeof(*s->allow), toolchain_cmp);
+}
+
+int toolchain_allowed(const struct toolchain_store *s, const char *hash, struct err *e)
+{
+	if (s->policy != TOOLCHAINS_ALLOWLIST || toolchain_listed(s, hash))
+		return 1;
+	err_set(e, "toolchain %s is not on this daemon's allowlist (--toolchains allowlist:...)",
+		hash);
+	return 0;
+}
+
+int toolchain_upload_allowed(const struct toolchain_store *s, const char *hash, struct err *e)
+{
+	if (s->policy == TOOLCHAINS_LOCAL) {
+		err_set(e, "this daemon takes no toolchain uploads (--toolchains local)%s",
+			toolchain_exists(s, hash) ? "" : ", and does not hold this one");
+		return 0;
+	}
+	return toolchain_allowed(s, hash, e);
 }
 
 static int toolchain_uploading(const struct toolchain_store *s, const char *hash)

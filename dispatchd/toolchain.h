@@ -35,6 +35,24 @@ enum toolchain_error {
 	TOOLCHAIN_E_NOT_TOOL = -4,  /* not a regular executable file */
 };
 
+/*
+ * Which toolchains HTTP clients may run and upload (--toolchains):
+ * upload: any, uploaded by an authenticated client; allowlist: only the
+ * hashes listed in a file, uploads of those included; local: only those the
+ * store holds already, no uploads. Jobs of the local socket (this user's
+ * own) may always bring their tool.
+ */
+enum toolchain_policy { TOOLCHAINS_UPLOAD, TOOLCHAINS_ALLOWLIST, TOOLCHAINS_LOCAL };
+
+/* Parses "upload", "allowlist:FILE" (one hash per line, '#' comments) or
+ * "local" and applies it; call before serving. */
+int toolchain_store_set_policy(struct toolchain_store *s, const char *spec, struct err *e);
+enum toolchain_policy toolchain_store_policy(const struct toolchain_store *s);
+/* Whether an HTTP client may run hash (0 puts a reason in e). */
+int toolchain_allowed(const struct toolchain_store *s, const char *hash, struct err *e);
+/* Whether an HTTP client may upload hash (0 puts a reason in e). */
+int toolchain_upload_allowed(const struct toolchain_store *s, const char *hash, struct err *e);
+
 /* How many paths toolchain_import_path() remembers. */
 #define TOOLCHAIN_CACHE_MAX 64
 
