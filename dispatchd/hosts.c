@@ -143,11 +143,15 @@ int hosts_url_is_valid(const char *url)
 	return url[len - 1] != '/' && strchr(url + 8, '/') == NULL;
 }
 
-/* A peer's name, cut to HOST_NAME_MAX_LEN bytes. */
+/* A peer's name, cut to HOST_NAME_MAX_LEN bytes, never inside a UTF-8
+ * sequence: the name goes out again in GET /v1/cluster, and jansson drops
+ * a host whose name is not UTF-8 from that table. */
 static void host_set_name(struct host *host, const char *name)
 {
 	size_t len = strnlen(name, HOST_NAME_MAX_LEN);
 
+	while (len > 0 && ((unsigned char)name[len] & 0xc0) == 0x80)
+		len--;
 	free(host->name);
 	host->name = xstrndup(name, len);
 }
