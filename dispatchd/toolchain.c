@@ -156,7 +156,7 @@ static int toolchain_load_allowlist(struct toolchain_store *s, const char *path,
 	buf_init(&text);
 	if (fs_read_file(path, TOOLCHAIN_ALLOWLIST_MAX_BYTES, &text, e) < 0)
 		goto out;
-	for (char *p = text.data; p && (line = strtok_r(p, "\n", &save)); p = NULL) {
+	for (line = strtok_r(text.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t n;
 
 		line += strspn(line, " \t");
