@@ -91,7 +91,50 @@ tools: $(TOOLS_BIN)
 integration: all tools $(ASAN_DAEMON)
 	t/integration/run
 
-check: all unit unit-sanitize integration
+# Fuzz targets (t/fuzz/README): libFuzzer with AddressSanitizer and
+# UndefinedBehaviorSanitizer, built with clang from source into t/fuzz/obj
+# (never gcc's objects). fuzz-smoke runs each over its committed corpus, then
+# fuzzes it for FUZZ_SECONDS; new inputs go to a scratch directory only.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 15
+FUZZ_CFLAGS   = -std=c17 -D_GNU_SOURCE -O1 -g $(WARN) $(WERROR) -Icommon \
+                $(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -fno-omit-frame-pointer -MMD -MP
+FUZZ_LIB_SRC  = $(COMMON_SRC) $(filter-out dispatchd/main.c,$(wildcard dispatchd/*.c)) \
+                $(filter-out toolexec/main.c toolexec/http_main.c,$(wildcard toolexec/*.c))
+FUZZ_LIB_OBJ  = $(FUZZ_LIB_SRC:%.c=t/fuzz/obj/%.o)
+FUZZ_LIBS     = t/fuzz/obj/libshim.a t/fuzz/obj/libdispatchd.a t/fuzz/obj/libcommon.a
+# fuzz_auth builds only where common/auth.c exists.
+FUZZ_SRC      = $(filter-out $(if $(wildcard common/auth.c),,t/fuzz/fuzz_auth.c), \
+                  $(wildcard t/fuzz/fuzz_*.c))
+FUZZ_BIN      = $(FUZZ_SRC:t/fuzz/%.c=t/fuzz/bin/%)
+
+t/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+t/fuzz/obj/lib%.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && $(AR) rcs $@ $(filter t/fuzz/obj/$(subst shim,toolexec,$*)/%,$^)
+
+t/fuzz/bin/fuzz_%: t/fuzz/fuzz_%.c $(FUZZ_LIBS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBS) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-smoke: $(FUZZ_BIN:t/fuzz/bin/fuzz_%=fuzz-smoke-%)
+
+fuzz-smoke-%: t/fuzz/bin/fuzz_%
+	@rm -rf t/fuzz/bin/scratch/$* && mkdir -p t/fuzz/bin/scratch/$* t/fuzz/bin/crash
+	$< -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+		-artifact_prefix=t/fuzz/bin/crash/$*- \
+		$(addprefix -dict=,$(wildcard t/fuzz/dict/$*.dict)) \
+		t/fuzz/bin/scratch/$* t/fuzz/corpus/$* 2>t/fuzz/bin/scratch/$*.log \
+		|| { tail -n 60 t/fuzz/bin/scratch/$*.log; exit 1; }
+	@grep -E '^(stat::number_of_executed_units|stat::new_units_added)' t/fuzz/bin/scratch/$*.log \
+		| tr '\n' ' ' | sed 's/^/   $*: /'; echo
+
+check: all unit unit-sanitize integration fuzz-smoke
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/godistcc \
@@ -102,8 +145,9 @@ install: all
 	install -m 0644 contrib/man/dispatchd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf bin bin-asan libexec t/unit/bin t/unit/bin-asan t/tools/bin common/libcommon.a */*.o */*.d
+	rm -rf bin bin-asan libexec t/unit/bin t/unit/bin-asan t/tools/bin common/libcommon.a */*.o */*.d \
+		t/fuzz/bin t/fuzz/obj
 
-.PHONY: all unit unit-sanitize tools integration check install clean
+.PHONY: all unit unit-sanitize tools integration check install clean fuzz fuzz-smoke
 -include $(COMMON_OBJ:.o=.d) $(ALL_SHIM_OBJ:.o=.d) $(UNIT_BIN:=.d) $(DAEMON_OBJ:.o=.d) \
-	$(TOOLS_BIN:=.d)
+	$(TOOLS_BIN:=.d) $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -1,0 +1,57 @@
+/*
+ * common/gocfg.c: the -importcfg and -embedcfg files of a job, which arrive
+ * as blobs of a POST /v1/job bundle (or as text on the local socket); the
+ * daemon lists the files they name and rewrites them into the sandbox.
+ * Every input is read both ways. A file that lists must rewrite (the
+ * rewrite passes directives it does not know, the listing refuses them),
+ * and the rewrite must keep its meaning: read again, it names the same
+ * files, absolute ones under the prefix.
+ */
+#include "fuzz.h"
+
+#include "buf.h"
+#include "err.h"
+#include "gocfg.h"
+
+#define PREFIX "/sandbox/j1"
+
+typedef int files_fn(const char *text, size_t len, struct gocfg_paths *ret, struct err *e);
+typedef int rewrite_fn(const char *text, size_t len, const char *prefix, struct buf *out,
+		       struct err *e);
+
+static void check(const char *text, size_t len, files_fn *files, rewrite_fn *rewrite)
+{
+	struct gocfg_paths before = {0}, after = {0};
+	struct buf out;
+	struct err e = {0};
+	int fr, rr;
+
+	buf_init(&out);
+	fr = files(text, len, &before, &e);
+	err_clear(&e);
+	rr = rewrite(text, len, PREFIX, &out, &e);
+	FUZZ_ASSERT(fr < 0 || rr == 0);
+	if (fr == 0 && rr == 0) {
+		FUZZ_ASSERT(files(out.data, out.len, &after, &e) == 0);
+		FUZZ_ASSERT(after.n == before.n);
+		for (size_t i = 0; i < before.n; i++) {
+			const char *b = before.paths[i], *a = after.paths[i];
+
+			if (b[0] == '/')
+				FUZZ_ASSERT(strncmp(a, PREFIX, strlen(PREFIX)) == 0 &&
+					    strcmp(a + strlen(PREFIX), b) == 0);
+			else
+				FUZZ_ASSERT(strcmp(a, b) == 0);
+		}
+	}
+	gocfg_paths_release(&before);
+	gocfg_paths_release(&after);
+	buf_release(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check((const char *)data, size, gocfg_importcfg_files, gocfg_importcfg_rewrite);
+	check((const char *)data, size, gocfg_embedcfg_files, gocfg_embedcfg_rewrite);
+	return 0;
+}
