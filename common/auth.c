@@ -107,7 +107,9 @@ static void auth_hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* The MAC of the signed text, as 64 hex digits. */
+/* The MAC of the signed text, as 64 hex digits. Its fields are joined by
+ * newlines, which none of them can hold: HTTP carries no newline in a
+ * method or path, and the others are digits and hex. */
 static void auth_mac(const struct auth_key *k, const char *method, const char *path,
 		     const char *ts, const char *nonce, const char *body_hex,
 		     char out[HASH_HEX_LEN + 1])
