@@ -275,6 +275,10 @@ static int bundle_inflate(struct bundle_reader *r, size_t *ret_n)
  * filter so that the running total of decompressed bytes is checked as they
  * are produced, whatever part of libarchive asks for them.
  */
+/* The arguments of "%s%s%s": " (NAME)" after a limit's number in a
+ * message, when the caller named the limit. */
+#define BUNDLE_CAP(name) (name) ? " (" : "", (name) ? (name) : "", (name) ? ")" : ""
+
 static la_ssize_t bundle_read_cb(struct archive *a, void *opaque, const void **ret_buf)
 {
 	struct bundle_reader *r = opaque;
@@ -293,8 +297,8 @@ static la_ssize_t bundle_read_cb(struct archive *a, void *opaque, const void **r
 	if (r->produced > r->stream_max) {
 		err_set(&r->stream_err,
 			"bundle: stream decompresses to over %zu bytes, past the %zu-byte total "
-			"limit plus tar headers",
-			r->stream_max, r->lim.max_total);
+			"limit%s%s%s plus tar headers",
+			r->stream_max, r->lim.max_total, BUNDLE_CAP(r->lim.bytes_name));
 		goto fail;
 	}
 	return (la_ssize_t)n;
@@ -396,8 +400,8 @@ static int bundle_check_entry(struct bundle_reader *r, struct archive_entry *ent
 	la_int64_t size;
 
 	if (r->entries >= r->lim.max_entries)
-		return err_set(e, "bundle: more than %zu entries, over the entry-count limit",
-			       r->lim.max_entries);
+		return err_set(e, "bundle: more than %zu entries, over the entry-count limit%s%s%s",
+			       r->lim.max_entries, BUNDLE_CAP(r->lim.entries_name));
 	if (!name)
 		return err_set(e, "bundle: entry %zu has no name", r->entries);
 	bundle_quote(name, q, sizeof(q));
@@ -411,13 +415,14 @@ static int bundle_check_entry(struct bundle_reader *r, struct archive_entry *ent
 	if (!archive_entry_size_is_set(ent) || size < 0)
 		return err_set(e, "bundle: entry '%s' has no valid size", q);
 	if ((uint64_t)size > r->lim.max_entry_size)
-		return err_set(e, "bundle: entry '%s' is %lld bytes, over the %zu-byte entry limit",
-			       q, (long long)size, r->lim.max_entry_size);
+		return err_set(
+		    e, "bundle: entry '%s' is %lld bytes, over the %zu-byte entry limit%s%s%s", q,
+		    (long long)size, r->lim.max_entry_size, BUNDLE_CAP(r->lim.bytes_name));
 	if ((uint64_t)size > r->lim.max_total - r->total)
 		return err_set(e,
 			       "bundle: entry '%s' (%lld bytes) takes the bundle over its "
-			       "%zu-byte total limit",
-			       q, (long long)size, r->lim.max_total);
+			       "%zu-byte total limit%s%s%s",
+			       q, (long long)size, r->lim.max_total, BUNDLE_CAP(r->lim.bytes_name));
 	*ret_size = (size_t)size;
 	return 0;
 }

@@ -40,6 +40,10 @@ struct bundle_limits {
 	size_t max_entries;    /* entries in the bundle */
 	size_t max_entry_size; /* bytes of one entry, decompressed */
 	size_t max_total;      /* bytes of all entries, decompressed */
+	/* The names of the caps in messages (protocol.h's constants, such
+	 * as "JOB_MAX_ENTRIES"); NULL: just the numbers. */
+	const char *entries_name;
+	const char *bytes_name; /* of max_entry_size and max_total */
 };
 
 struct bundle_reader; /* opaque */

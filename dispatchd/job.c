@@ -117,6 +117,8 @@ static int job_read_bundle(struct job *j, const char *body, size_t len, struct e
 	    .max_entries = JOB_MAX_ENTRIES,
 	    .max_entry_size = JOB_MAX_DECOMPRESSED,
 	    .max_total = JOB_MAX_DECOMPRESSED,
+	    .entries_name = "JOB_MAX_ENTRIES",
+	    .bytes_name = "JOB_MAX_DECOMPRESSED",
 	};
 	struct bundle_reader *br = bundle_reader_new(body, len, &lim, e);
 	int r = -1;

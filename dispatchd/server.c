@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,16 +388,40 @@ static void server_on_completed(void *cls, struct MHD_Connection *conn, void **c
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd logs every connection it refuses: a peer opening thousands
+ * must not flood the log. At most this many lines a second; the number
+ * left out is logged with the next line that gets through. */
+#define SERVER_LOG_PER_SECOND 10
+
 static void server_on_log(void *cls, const char *fmt, va_list ap)
 {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static long second, lines, dropped;
+	long now = now_ms() / 1000, skipped = 0;
 	struct buf line;
 
 	(void)cls;
+	pthread_mutex_lock(&mu);
+	if (now != second) {
+		second = now;
+		lines = 0;
+	}
+	if (lines++ >= SERVER_LOG_PER_SECOND) {
+		dropped++;
+		pthread_mutex_unlock(&mu);
+		return;
+	}
+	skipped = dropped;
+	dropped = 0;
+	pthread_mutex_unlock(&mu);
 	buf_init(&line);
 	buf_vaddf(&line, fmt, ap);
 	while (line.len && line.data[line.len - 1] == '\n')
 		line.data[--line.len] = '\0';
-	log_warn("libmicrohttpd: %s", line.data);
+	if (skipped)
+		log_warn("libmicrohttpd: %s (and %ld more messages left out)", line.data, skipped);
+	else
+		log_warn("libmicrohttpd: %s", line.data);
 	buf_release(&line);
 }
 
