@@ -12,6 +12,7 @@
 struct auth_key;
 struct auth_nonces;
 struct hosts;
+struct jail;
 struct janitor;
 struct slots;
 struct stats;
@@ -26,6 +27,7 @@ struct dispatchd {
 	struct stats *stats;
 	struct toolchain_store *store;
 	struct janitor *janitor; /* removes finished sandboxes */
+	struct jail *jail;	 /* what tools may do (jail.h); NULL: no limits */
 	/* The cluster this daemon dispatches to: itself, its --peer
 	 * volunteers and those that joined. While it holds no volunteer the
 	 * daemon runs every job itself, as it always did. */

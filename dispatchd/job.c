@@ -251,6 +251,7 @@ static int job_run_error(int r)
 	case RUN_E_CANCELED:
 		return JOB_E_SHUTTING_DOWN;
 	case RUN_E_TOO_LARGE:
+	case RUN_E_DISK:
 		return JOB_E_TOO_LARGE;
 	default:
 		return JOB_E_INTERNAL;
@@ -279,6 +280,10 @@ static int job_exec(struct job *j, struct err *e)
 	c.exe = exe = toolchain_path(j->d->store, j->m->toolchain);
 	c.merge_output = j->m->merge_output;
 	c.timeout_s = j->d->job_timeout;
+	c.jail = j->d->jail;
+	c.sandbox = sandbox_root(j->sb);
+	c.isolate = !j->local; /* a local job reads the user's files through links */
+	c.id = sandbox_id(j->sb);
 	if ((r = run_tool(&c, &j->run, e)) < 0)
 		r = job_run_error(r);
 out:

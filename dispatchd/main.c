@@ -32,6 +32,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "hosts.h"
+#include "jail.h"
 #include "janitor.h"
 #include "join.h"
 #include "local.h"
@@ -72,6 +73,8 @@ static struct {
 	long nice;
 	char *max_load;
 	char *local_slots;
+	char *user;
+	long job_cpu, job_memory, job_files, job_procs, job_disk;
 	char *token_file;
 	int insecure_no_token;
 	char *tls_cert;
@@ -141,6 +144,20 @@ static const struct config_opt options[] = {
 	 "jobs of the local socket take one of the user's local slots, which the shims' "
 	 "own local work (links, fallbacks) shares, so that the client runs at most N "
 	 "tools at once; auto: one per CPU; 0: do not share", &conf.local_slots},
+	{"user", CONFIG_STRING, NULL, "DISPATCHD_USER",
+	 "started as root: run as user NAME once the state directory is ready (root "
+	 "without it runs jobs as nobody but keeps root itself)", &conf.user},
+	{"job-cpu", CONFIG_INT, "600", "DISPATCHD_JOB_CPU",
+	 "CPU seconds a tool may use (all its threads): SIGXCPU, then SIGKILL", &conf.job_cpu},
+	{"job-memory", CONFIG_INT, "4096", "DISPATCHD_JOB_MEMORY",
+	 "MiB of writable memory a tool may map (RLIMIT_DATA)", &conf.job_memory},
+	{"job-files", CONFIG_INT, "4096", "DISPATCHD_JOB_FILES",
+	 "files a tool may hold open at once", &conf.job_files},
+	{"job-procs", CONFIG_INT, "512", "DISPATCHD_JOB_PROCS",
+	 "processes and threads a remote job may run at once", &conf.job_procs},
+	{"job-disk", CONFIG_INT, "1024", "DISPATCHD_JOB_DISK",
+	 "MiB a job may add to its directory (also the largest file it may write)",
+	 &conf.job_disk},
 	{"token-file", CONFIG_STRING, NULL, "DISPATCHD_TOKEN_FILE",
 	 "the cluster's shared token (a file of mode 600): every request but GET /v1/health "
 	 "must carry proof of it, and this daemon's own calls to other daemons carry it",
@@ -321,6 +338,15 @@ static int listen_is_loopback(const char *listen)
 	return 0;
 }
 
+static void check_jail_options(int *n)
+{
+	check_range(n, "job-cpu", conf.job_cpu, 1, 7 * 24 * 3600);
+	check_range(n, "job-memory", conf.job_memory, 64, 1024 * 1024);
+	check_range(n, "job-files", conf.job_files, 64, 1 << 20);
+	check_range(n, "job-procs", conf.job_procs, 16, 1 << 20);
+	check_range(n, "job-disk", conf.job_disk, 1, OUTPUT_MAX_BYTES >> 20);
+}
+
 /* Prints every problem of the configuration; returns how many. */
 static int validate_config(void)
 {
@@ -347,6 +373,7 @@ static int validate_config(void)
 	check_range(&n, "heartbeat", conf.heartbeat, 1, 3600);
 	check_range(&n, "down-after", conf.down_after, 1, 24 * 3600);
 	check_range(&n, "nice", conf.nice, 0, 19);
+	check_jail_options(&n);
 	if (localslots_parse("--local-slots", conf.local_slots, &local_slots, &e) < 0)
 		problem(&n, "%s", err_msg(&e));
 	err_clear(&e);
@@ -672,6 +699,21 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 	return hosts_start_monitor(d->hosts, e);
 }
 
+/* Drops root when asked, then sets up the job jail (jail.h), before any
+ * thread starts and before the sandbox directory is made as that user. */
+static int start_jail(struct dispatchd *d, const char *state, struct err *e)
+{
+	const struct jail_limits lim = {.cpu_s = conf.job_cpu,
+					.memory_mb = conf.job_memory,
+					.files = conf.job_files,
+					.procs = conf.job_procs,
+					.disk_mb = conf.job_disk};
+
+	if (jail_drop_privileges(conf.user, state, e) < 0)
+		return -1;
+	return jail_new(&lim, &d->jail, e);
+}
+
 static int run(struct err *e)
 {
 	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
@@ -691,7 +733,7 @@ static int run(struct err *e)
 			 "this port can run programs as this user",
 			 conf.listen);
 	}
-	if (state_prepare(conf.state_dir, &state, e) < 0)
+	if (state_prepare(conf.state_dir, &state, e) < 0 || start_jail(&d, state, e) < 0)
 		goto out;
 	d.state_dir = state;
 	if (!(d.jobs_dir = jobs = sandbox_parent(state, e)))
@@ -721,6 +763,7 @@ static int run(struct err *e)
 		r = -1;
 out:
 	hosts_free(d.hosts);
+	jail_free(d.jail);
 	toolchain_store_free(d.store);
 	stats_free(d.stats);
 	slots_free(d.slots);

@@ -2,16 +2,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/resource.h>
+#include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "jail.h"
+#include "log.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -24,6 +28,9 @@ struct run_proc {
 	struct buf *dst[2];
 	int reaped;
 	int status;
+	int status_fd; /* the jail's report, or -1 */
+	long long disk_base; /* S's size when the tool started */
+	long next_disk_ms;   /* when to measure S again */
 };
 
 void run_result_init(struct run_result *r)
@@ -55,55 +62,67 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void run_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
-			const struct run_cmd *c, int in, int out, int err)
+/* Starts the tool with the write ends out and err (the same for merged
+ * output) in the jail. */
+static int run_spawn(const struct run_cmd *c, struct run_proc *p, int out, int err,
+		     struct err *e)
 {
-	sigset_t none, all;
+	struct jail_cmd jc = {.exe = c->exe, .argv = c->argv, .envp = c->envp, .dir = c->dir,
+			      .root = c->isolate ? c->sandbox : NULL, .out = out, .err = err,
+			      .nice = c->nice, .in = -1, .exe_fd = -1};
+	int r = -1;
 
-	posix_spawn_file_actions_init(fa);
-	posix_spawn_file_actions_adddup2(fa, in, 0);
-	posix_spawn_file_actions_adddup2(fa, out, 1);
-	posix_spawn_file_actions_adddup2(fa, err, 2);
-	posix_spawn_file_actions_addchdir_np(fa, c->dir);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(attr);
-	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					   POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(attr, 0);
-	posix_spawnattr_setsigmask(attr, &none);
-	posix_spawnattr_setsigdefault(attr, &all);
+	if ((jc.in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		return err_errno(e, errno, "/dev/null");
+	if ((jc.exe_fd = open(c->exe, O_PATH | O_CLOEXEC)) < 0) {
+		err_errno(e, errno, "%s", c->exe);
+		goto out;
+	}
+	if (jc.root && jail_prepare(c->jail, jc.root, e) < 0)
+		goto out;
+	if (jail_spawn(c->jail, &jc, &p->pid, &p->status_fd, e) < 0) {
+		err_set(e, "%s: cannot run in %s", c->exe, c->dir);
+		goto out;
+	}
+	r = 0;
+out:
+	close(jc.in);
+	if (jc.exe_fd >= 0)
+		close(jc.exe_fd);
+	return r;
 }
 
-/* Starts the tool with the write ends out and err (the same for merged
- * output). posix_spawn() reports exec and chdir failures itself. */
-static int run_spawn(const struct run_cmd *c, int out, int err, pid_t *ret_pid, struct err *e)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int in, rc;
+/* Bytes of S in use (blocks, so that sparse files count as they are). */
+static long long disk_used;
 
-	if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-		return err_errno(e, errno, "/dev/null");
-	run_actions(&fa, &attr, c, in, out, err);
-	/* A toolchain that was just uploaded may still be open for writing in
-	 * a child another thread forked a moment ago: retry briefly. */
-	for (int tries = 0;; tries++) {
-		rc = posix_spawn(ret_pid, c->exe, &fa, &attr, c->argv, c->envp);
-		if (rc != ETXTBSY || tries == 20)
-			break;
-		usleep(10000);
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(in);
-	if (rc != 0)
-		return err_errno(e, rc, "%s: cannot run in %s", c->exe, c->dir);
-	/* posix_spawn() cannot lower the priority itself; the tool has barely
-	 * started, and anything it starts inherits the new value. */
-	if (c->nice > 0)
-		setpriority(PRIO_PROCESS, (id_t)*ret_pid, c->nice);
+static int disk_add(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)type;
+	(void)ftw;
+	disk_used += (long long)st->st_blocks * 512;
 	return 0;
+}
+
+static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long run_disk_usage(const char *dir)
+{
+	long long n;
+
+	/* nftw() has no context argument: one walk at a time. */
+	pthread_mutex_lock(&disk_lock);
+	disk_used = 0;
+	nftw(dir, disk_add, 16, FTW_PHYS);
+	n = disk_used;
+	pthread_mutex_unlock(&disk_lock);
+	return n;
+}
+
+/* The cap on S's growth, in bytes; 0: none. */
+static long long run_disk_max(const struct run_cmd *c)
+{
+	return c->jail && c->sandbox ? (long long)jail_limits(c->jail)->disk_mb << 20 : 0;
 }
 
 /* Reads what one pipe holds, straight into its buffer. */
@@ -188,6 +207,26 @@ static int run_dispatch(struct run_proc *p, const struct run_poll *pl, struct er
 	return 0;
 }
 
+/* How often S's size is checked while the tool runs. */
+#define RUN_DISK_CHECK_MS 100
+
+/* Whether S grew past the disk limit (checked every RUN_DISK_CHECK_MS). */
+static int run_check_disk(struct run_proc *p, const struct run_cmd *c, long now, struct err *e)
+{
+	long long max = run_disk_max(c), grown;
+
+	if (!max || now < p->next_disk_ms)
+		return 0;
+	p->next_disk_ms = now + RUN_DISK_CHECK_MS;
+	grown = run_disk_usage(c->sandbox) - p->disk_base;
+	if (grown <= max)
+		return 0;
+	err_set(e, "the job wrote more than its disk limit (%lld MiB)", max >> 20);
+	log_warn("job %s: contained: disk limit: the job directory grew by %lld MiB "
+		 "(limit %lld MiB); killed the job", c->id ? c->id : "?", grown >> 20, max >> 20);
+	return RUN_E_DISK;
+}
+
 /* Collects output until both pipes are closed and the tool has exited. */
 static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 {
@@ -195,13 +234,19 @@ static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 
 	while (p->fd[0] >= 0 || p->fd[1] >= 0 || (!p->reaped && p->pidfd >= 0)) {
 		struct run_poll pl = {.n = 0};
-		long left = deadline - now_ms();
+		long now = now_ms(), left = deadline - now;
 		int n, r;
 
 		if (left <= 0) {
 			err_set(e, "tool ran past the job timeout (%ld s)", c->timeout_s);
+			log_warn("job %s: contained: wall-clock timeout (%ld s): killed the job's "
+				 "processes", c->id ? c->id : "?", c->timeout_s);
 			return RUN_E_TIMEOUT;
 		}
+		if ((r = run_check_disk(p, c, now, e)) < 0)
+			return r;
+		if (run_disk_max(c) && left > RUN_DISK_CHECK_MS)
+			left = RUN_DISK_CHECK_MS;
 		run_poll_add(&pl, p->fd[0], 0);
 		run_poll_add(&pl, p->fd[1], 1);
 		run_poll_add(&pl, p->reaped ? -1 : p->pidfd, 2);
@@ -212,6 +257,69 @@ static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 		if (n > 0 && (r = run_dispatch(p, &pl, e)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+static const char *run_signame(int sig)
+{
+	switch (sig) {
+	case SIGXCPU:
+		return "SIGXCPU";
+	case SIGXFSZ:
+		return "SIGXFSZ";
+	case SIGKILL:
+		return "SIGKILL";
+	case SIGSEGV:
+		return "SIGSEGV";
+	case SIGABRT:
+		return "SIGABRT";
+	default:
+		return "a signal";
+	}
+}
+
+/* Logs each limit the tool met, from what the jail reported. */
+static void run_log_limits(const struct run_cmd *c, const struct jail_status *js,
+			   const struct run_result *ret)
+{
+	const struct jail_limits *lim = c->jail ? jail_limits(c->jail) : NULL;
+	const char *id = c->id ? c->id : "?";
+
+	if (!lim)
+		return;
+	if (ret->signal == SIGXCPU || (ret->signal == SIGKILL && js->cpu_ms >= lim->cpu_s * 1000))
+		log_warn("job %s: contained: CPU time limit (%ld s): killed by %s after %ld ms "
+			 "of CPU", id, lim->cpu_s, run_signame(ret->signal), js->cpu_ms);
+	else if (ret->signal == SIGXFSZ)
+		log_warn("job %s: contained: file size limit (%ld MiB): killed by SIGXFSZ", id,
+			 lim->disk_mb);
+	else if (ret->signal)
+		log_warn("job %s: the tool was killed by %s (signal %d)", id,
+			 run_signame(ret->signal), ret->signal);
+	if ((ret->signal || ret->exit_code) && js->maxrss_kb >= (lim->memory_mb << 10) / 2)
+		log_warn("job %s: contained: memory limit (%ld MiB): the tool failed at a peak "
+			 "of %ld MiB resident", id, lim->memory_mb, js->maxrss_kb >> 10);
+	if (js->strays > 0)
+		log_warn("job %s: contained: the tool left %d process(es) behind%s; killed them",
+			 id, js->strays, js->strays + 3 >= lim->procs ? " (process limit reached)" : "");
+}
+
+/* The tool's end: from the jail's report when it ran isolated. */
+static int run_result_fill(const struct run_cmd *c, struct run_proc *p, struct run_result *ret,
+			   struct err *e)
+{
+	struct jail_status js = {.valid = 1, .wstatus = p->status};
+
+	if (p->status_fd >= 0) {
+		jail_status_read(p->status_fd, &js);
+		if (!js.valid) {
+			log_error("job %s: the jail failed: %s", c->id ? c->id : "?", js.error);
+			return err_set(e, "%s: cannot run in the jail: %s", c->exe, js.error);
+		}
+	}
+	ret->exit_code = WIFEXITED(js.wstatus) ? WEXITSTATUS(js.wstatus) : 0;
+	ret->signal = WIFSIGNALED(js.wstatus) ? WTERMSIG(js.wstatus) : 0;
+	run_log_limits(c, &js, ret);
 	return 0;
 }
 
@@ -227,7 +335,7 @@ static int run_pidfd(pid_t pid)
 
 int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 {
-	struct run_proc p = {.pid = -1, .pidfd = -1, .fd = {-1, -1}};
+	struct run_proc p = {.pid = -1, .pidfd = -1, .fd = {-1, -1}, .status_fd = -1};
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	int r = -1;
 
@@ -235,7 +343,9 @@ int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 		err_errno(e, errno, "pipe");
 		goto out;
 	}
-	if (run_spawn(c, out[1], c->merge_output ? out[1] : errp[1], &p.pid, e) < 0)
+	if (run_disk_max(c))
+		p.disk_base = run_disk_usage(c->sandbox);
+	if (run_spawn(c, &p, out[1], c->merge_output ? out[1] : errp[1], e) < 0)
 		goto out;
 	close_fd(&out[1]);
 	close_fd(&errp[1]);
@@ -245,16 +355,16 @@ int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 	p.dst[0] = &ret->out;
 	p.dst[1] = &ret->err;
 	p.pidfd = run_pidfd(p.pid);
+	p.next_disk_ms = now_ms() + RUN_DISK_CHECK_MS;
 	r = run_wait(&p, c, e);
 	run_reap(&p);
-	if (r == 0) {
-		ret->exit_code = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 0;
-		ret->signal = WIFSIGNALED(p.status) ? WTERMSIG(p.status) : 0;
-	}
+	if (r == 0)
+		r = run_result_fill(c, &p, ret, e);
 out:
 	close_fd(&p.fd[0]);
 	close_fd(&p.fd[1]);
 	close_fd(&p.pidfd);
+	close_fd(&p.status_fd);
 	close_fd(&out[0]);
 	close_fd(&out[1]);
 	close_fd(&errp[0]);

@@ -2,19 +2,24 @@
 #define DISPATCHD_RUN_H
 /*
  * Running one tool process: the program the daemon chose (a toolchain from
- * its store), in its own process group, with stdin from /dev/null and
- * stdout and stderr captured through pipes (one pipe for both when the
- * client's streams are merged). The child starts with an empty signal mask
- * and default signal dispositions, whatever the daemon's threads block or
- * ignore, so it behaves as when the go command starts it.
+ * its store), in its own process group and in the job jail (jail.h), with
+ * stdin from /dev/null and stdout and stderr captured through pipes (one
+ * pipe for both when the client's streams are merged). The child starts
+ * with an empty signal mask and default signal dispositions, whatever the
+ * daemon's threads block or ignore, so it behaves as when the go command
+ * starts it.
  *
- * Thread-safe: the child is started with posix_spawn(3), which is safe in
- * a threaded daemon, and every descriptor is close-on-exec so that tools
- * started by concurrent jobs never inherit another job's pipes.
+ * Every limit the tool hits (timeout, CPU time, file size, memory, disk,
+ * processes left behind) is logged (warn) with the job's id.
+ *
+ * Thread-safe: the child is forked and uses only async-signal-safe calls,
+ * and gets descriptors 0-2 only, so that tools started by concurrent jobs
+ * never inherit another job's pipes.
  */
 #include "buf.h"
 
 struct err;
+struct jail;
 
 struct run_cmd {
 	const char *exe;   /* absolute path of the binary */
@@ -25,6 +30,10 @@ struct run_cmd {
 	long timeout_s;	   /* the whole process group is killed after this */
 	int cancel_fd;	   /* when readable, kill the tool now; -1: none */
 	int nice;	   /* the tool's CPU priority (0: the daemon's own) */
+	const struct jail *jail; /* NULL: no limits, no namespaces */
+	const char *sandbox;	 /* S: its growth is capped; NULL: unchecked */
+	int isolate;		 /* a remote job: namespaces, S its only files */
+	const char *id;		 /* the job, for logs */
 };
 
 /* Failures beside -1 (could not start the tool, I/O trouble). In each case
@@ -33,6 +42,7 @@ enum run_error {
 	RUN_E_TIMEOUT = -2,   /* ran past timeout_s */
 	RUN_E_CANCELED = -3,  /* cancel_fd became readable */
 	RUN_E_TOO_LARGE = -4, /* stdout or stderr passed STREAM_MAX_BYTES */
+	RUN_E_DISK = -5,      /* the job directory grew past the disk limit */
 };
 
 struct run_result {
