@@ -255,6 +255,10 @@ int jail_new(const struct jail_limits *lim, struct jail **ret, struct err *e)
 			 "filesystem view, no network isolation, no PID namespace, no "
 			 "process limit", err_msg(&ne));
 	}
+	/* A job's init orphaned by a kill comes back to the daemon, which
+	 * reaps it (run.c), rather than to a pid 1 that may not. */
+	if (j->userns_fd >= 0)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	log_info("job jail: uid %ju, %s; limits: cpu %ld s, memory %ld MiB, files %ld, "
 		 "processes %ld, disk %ld MiB", (uintmax_t)j->uid,
 		 j->userns_fd >= 0 ? "user, mount, PID and network namespaces" : "no namespaces",

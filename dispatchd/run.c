@@ -161,6 +161,10 @@ static void run_reap(struct run_proc *p)
 	kill(-p->pid, SIGKILL);
 	while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
 		;
+	/* A jail's init, orphaned when the group was killed, came back to the
+	 * daemon (jail_new() makes it a subreaper): reap it too. */
+	while (p->status_fd >= 0 && (waitpid(-p->pid, NULL, 0) > 0 || errno == EINTR))
+		;
 	p->reaped = 1;
 }
 
