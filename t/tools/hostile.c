@@ -814,30 +814,28 @@ static void c_zstd_bomb_total(struct answer *a)
 	buf_release(&z);
 }
 
-/* A pax extended header of 4 GiB: read by libarchive before any entry. */
-static void c_zstd_bomb_pax(struct answer *a)
+/* A 4 GiB header entry of the given type, read by libarchive before any
+ * entry: a pax extended header ('x') or a GNU long name ('L'). */
+static void zstd_bomb_header(const char *name, char type, struct answer *a)
 {
 	struct buf p, z;
 
 	bomb_manifest_prefix(&p);
-	ustar_header(&p, "PaxHeader/x", 'x', 4ull << 30);
+	ustar_header(&p, name, type, 4ull << 30);
 	zstd_bomb(&p, 4ull << 30, &z);
 	post_job(z.data, z.len, a);
 	buf_release(&p);
 	buf_release(&z);
 }
 
-/* The same with a GNU long name ('L') of 4 GiB. */
+static void c_zstd_bomb_pax(struct answer *a)
+{
+	zstd_bomb_header("PaxHeader/x", 'x', a);
+}
+
 static void c_zstd_bomb_longname(struct answer *a)
 {
-	struct buf p, z;
-
-	bomb_manifest_prefix(&p);
-	ustar_header(&p, "././@LongLink", 'L', 4ull << 30);
-	zstd_bomb(&p, 4ull << 30, &z);
-	post_job(z.data, z.len, a);
-	buf_release(&p);
-	buf_release(&z);
+	zstd_bomb_header("././@LongLink", 'L', a);
 }
 
 /* A bundle with the manifest, then one hostile entry. */
