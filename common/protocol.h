@@ -43,6 +43,7 @@
 #define MANIFEST_MAX_ENV 64u		    /* environment variables */
 #define PATH_MAX_BYTES 4096u		    /* one path or argument */
 #define TOOLCHAIN_MAX_BYTES (512u << 20)  /* one uploaded tool binary */
+#define TOOLCHAIN_UPLOADS_MAX 8u	    /* toolchain uploads in progress at once */
 #define OUTPUT_MAX_BYTES (1024u << 20)    /* all output files of one job */
 #define JOIN_MAX_BYTES (4u << 10)	    /* body of POST /v1/join */
 #define STREAM_MAX_BYTES (64u << 20)	    /* captured stdout or stderr */

@@ -102,7 +102,10 @@ static void route_toolchain_begin(struct request *rq)
 	memcpy(up->hash, hash, HASH_HEX_LEN + 1);
 	request_set_state(rq, up);
 	r = toolchain_upload_new(store, hash, early, &up->u, &e);
-	if (r < 0)
+	if (r == TOOLCHAIN_E_BUSY)
+		request_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_uploads", NULL,
+				    "%s", err_msg(&e));
+	else if (r < 0)
 		request_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", NULL, "%s",
 				    err_msg(&e));
 	else if (r > 0 && early)

@@ -38,6 +38,7 @@ struct toolchain_store {
 	pthread_mutex_t mu;
 	pthread_cond_t done;		  /* an upload ended */
 	struct toolchain_upload *uploads; /* in progress, linked by next */
+	size_t nuploads;		  /* of them */
 	pthread_mutex_t cache_mu;	  /* guards cache and cache_next */
 	struct toolchain_cached cache[TOOLCHAIN_CACHE_MAX];
 	size_t cache_next; /* the entry to fill (or replace) next */
@@ -246,6 +247,11 @@ static void toolchain_wait_locked(struct toolchain_store *s, const char *hash)
 /* Creates the temporary file and lists u, with s->mu held. */
 static int toolchain_start_locked(struct toolchain_upload *u, struct err *e)
 {
+	if (u->store->nuploads >= TOOLCHAIN_UPLOADS_MAX) {
+		err_set(e, "toolchain %s: %u uploads are in progress, TOOLCHAIN_UPLOADS_MAX", u->hash,
+			TOOLCHAIN_UPLOADS_MAX);
+		return TOOLCHAIN_E_BUSY;
+	}
 	u->tmp_path = xasprintf("%s/upload-XXXXXX", u->store->tmp);
 	if ((u->fd = mkostemp(u->tmp_path, O_CLOEXEC)) < 0) {
 		err_errno(e, errno, "%s: create", u->tmp_path);
@@ -255,6 +261,7 @@ static int toolchain_start_locked(struct toolchain_upload *u, struct err *e)
 	}
 	u->next = u->store->uploads;
 	u->store->uploads = u;
+	u->store->nuploads++;
 	u->registered = 1;
 	return 0;
 }
@@ -267,6 +274,7 @@ static void toolchain_unregister(struct toolchain_upload *u)
 	for (struct toolchain_upload **p = &s->uploads; *p; p = &(*p)->next) {
 		if (*p == u) {
 			*p = u->next;
+			s->nuploads--;
 			break;
 		}
 	}

@@ -33,6 +33,7 @@ enum toolchain_error {
 	TOOLCHAIN_E_MISMATCH = -2,  /* the content does not hash to its name */
 	TOOLCHAIN_E_TOO_LARGE = -3, /* past TOOLCHAIN_MAX_BYTES */
 	TOOLCHAIN_E_NOT_TOOL = -4,  /* not a regular executable file */
+	TOOLCHAIN_E_BUSY = -5,	    /* TOOLCHAIN_UPLOADS_MAX uploads are in progress */
 };
 
 /*

@@ -34,6 +34,28 @@ code=$(put "$T_DIR/token")
 [[ $code == 201 ]] || fail "upload with the token: $code $(cat "$T_DIR/put.out")"
 status_json | jq -e --arg s "$sha" '.toolchains | index($s) != null' >/dev/null ||
 	fail "the upload with the token was not stored"
+# TOOLCHAIN_UPLOADS_MAX (8) slow uploads in progress: a ninth is refused.
+slow=()
+for i in 1 2 3 4 5 6 7 8 9; do
+	head -c 4000000 /dev/urandom >"$T_DIR/up$i"
+	h=$(sha256sum "$T_DIR/up$i" | cut -d' ' -f1)
+	if ((i < 9)); then
+		curl -sS -o /dev/null --limit-rate 100k -X PUT -H 'X-Godistcc-Protocol: 1' \
+			-H "X-Godistcc-Auth: $(sign "$T_DIR/token" PUT "/v1/toolchains/$h" "$T_DIR/up$i")" \
+			--data-binary @"$T_DIR/up$i" "$DAEMON_URL/v1/toolchains/$h" >/dev/null 2>&1 &
+		slow+=($!)
+		continue
+	fi
+	sleep 2
+	code=$(curl -sS -o "$T_DIR/put.out" -w '%{http_code}' -X PUT -H 'X-Godistcc-Protocol: 1' \
+		-H "X-Godistcc-Auth: $(sign "$T_DIR/token" PUT "/v1/toolchains/$h" "$T_DIR/up$i")" \
+		--data-binary @"$T_DIR/up$i" "$DAEMON_URL/v1/toolchains/$h")
+done
+kill "${slow[@]}" 2>/dev/null || true
+wait "${slow[@]}" 2>/dev/null || true
+[[ $code == 503 ]] && jq -e '.error == "too_many_uploads"' "$T_DIR/put.out" >/dev/null ||
+	fail "a ninth upload at once: $code $(cat "$T_DIR/put.out")"
+note "ninth upload at once: $code $(jq -r .message "$T_DIR/put.out")"
 stop_daemon
 
 # --- allowlist: compile listed (with a comment and a blank line), asm not.
