@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,24 @@ static int job_run_error(int r)
 	}
 }
 
+/* A tool the jail killed at one of its limits produced no result a local
+ * run would have: the client had better run the job itself. 0 otherwise. */
+static int job_limit_hit(const struct job *j, struct err *e)
+{
+	if (!j->d->jail)
+		return 0;
+	if (j->run.signal == SIGXFSZ) {
+		err_set(e, "the tool wrote a file past the job's file size limit (--job-disk, at "
+			   "most OUTPUT_MAX_BYTES)");
+		return JOB_E_TOO_LARGE;
+	}
+	if (j->run.signal == SIGXCPU) {
+		err_set(e, "the tool used up the job's CPU time limit (--job-cpu)");
+		return JOB_E_INTERNAL;
+	}
+	return 0;
+}
+
 /* Relocates the arguments and runs the tool in S+cwd. */
 static int job_exec(struct job *j, struct err *e)
 {
@@ -286,6 +305,8 @@ static int job_exec(struct job *j, struct err *e)
 	c.id = sandbox_id(j->sb);
 	if ((r = run_tool(&c, &j->run, e)) < 0)
 		r = job_run_error(r);
+	else
+		r = job_limit_hit(j, e);
 out:
 	goargs_free_argv(args);
 	strv_free(argv);
