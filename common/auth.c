@@ -98,15 +98,6 @@ void auth_key_release(struct auth_key *k)
 
 /* --- signing --- */
 
-static void auth_hex(const unsigned char *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexdigits[p[i] >> 4];
-		out[2 * i + 1] = hexdigits[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
 /* The MAC of the signed text, as 64 hex digits. Its fields are joined by
  * newlines, which none of them can hold: HTTP carries no newline in a
  * method or path, and the others are digits and hex. */
@@ -127,7 +118,7 @@ static void auth_mac(const struct auth_key *k, const char *method, const char *p
 		abort();
 	}
 	buf_release(&text);
-	auth_hex(md, n, out);
+	hash_hex(md, n, out);
 }
 
 void auth_sign(const struct auth_key *k, const char *method, const char *path,
@@ -147,7 +138,7 @@ void auth_sign(const struct auth_key *k, const char *method, const char *path,
 		if (n > 0)
 			got += (size_t)n;
 	}
-	auth_hex(raw, sizeof(raw), nonce);
+	hash_hex(raw, sizeof(raw), nonce);
 	snprintf(ts, sizeof(ts), "%lld", now_ms);
 	auth_mac(k, method, path, ts, nonce, body_hex, mac);
 	snprintf(out, AUTH_VALUE_MAX, "v1 %s %s %s %s", ts, nonce, body_hex, mac);

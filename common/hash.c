@@ -27,11 +27,11 @@ static void hash_die(const char *what)
 	abort();
 }
 
-static void hash_hex(const unsigned char *md, unsigned int n, char hex[HASH_HEX_LEN + 1])
+void hash_hex(const unsigned char *md, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
 
-	for (unsigned int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 0xf];
 	}

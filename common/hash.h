@@ -14,6 +14,8 @@ struct err;
 void hash_buf(const void *data, size_t len, char hex[HASH_HEX_LEN + 1]);
 /* Hashes a file's content, streaming. */
 int hash_file(const char *path, char hex[HASH_HEX_LEN + 1], struct err *e);
+/* Writes n bytes as 2n lower-case hex digits and a NUL into hex. */
+void hash_hex(const unsigned char *md, size_t n, char *hex);
 /* Whether s is exactly 64 lower-case hex digits. */
 int hash_is_valid(const char *s);
 
