@@ -783,13 +783,18 @@ int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, ch
 	run_result_init(&j.run);
 	if (job_read_bundle(&j, body, len, e) < 0)
 		goto out;
-	if (!toolchain_allowed(d->store, j.m->toolchain, e) ||
-	    (!toolchain_exists(d->store, j.m->toolchain) &&
-	     !toolchain_upload_allowed(d->store, j.m->toolchain, e))) {
+	if (!toolchain_allowed(d->store, j.m->toolchain, e)) {
 		r = JOB_E_FORBIDDEN;
 		goto out;
 	}
 	if (job_find_missing(&j, ret_missing)) {
+		/* A 409 would ask for an upload that would be refused. */
+		if (ret_missing->toolchain &&
+		    !toolchain_upload_allowed(d->store, j.m->toolchain, e)) {
+			job_missing_release(ret_missing);
+			r = JOB_E_FORBIDDEN;
+			goto out;
+		}
 		if (!ret_missing->n)
 			err_set(e, "the daemon lacks the toolchain");
 		else
