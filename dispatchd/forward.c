@@ -185,6 +185,7 @@ static int forward_upload(struct peer *p, const struct forward_req *r, struct er
 		goto out;
 	c.body = bin.data;
 	c.len = bin.len;
+	c.body_hex = r->m->toolchain; /* the store's file hashes to its name */
 	if ((rc = peer_call(p, &c, &rep, e)) < 0) {
 		rc = FORWARD_E_UNREACHABLE;
 		goto out;

@@ -130,8 +130,11 @@ static struct curl_slist *peer_headers(const struct peer_call *c)
 	if (h && peer_key) {
 		char value[AUTH_VALUE_MAX], *line;
 
-		auth_sign_body(peer_key, c->method, c->path, c->body, c->body ? c->len : 0,
-			       auth_now_ms(), value);
+		if (c->body_hex)
+			auth_sign(peer_key, c->method, c->path, c->body_hex, auth_now_ms(), value);
+		else
+			auth_sign_body(peer_key, c->method, c->path, c->body,
+				       c->body ? c->len : 0, auth_now_ms(), value);
 		line = xasprintf(AUTH_HEADER ": %s", value);
 		h = curl_slist_append(h, line);
 		free(line);

@@ -44,6 +44,8 @@ struct peer_call {
 	const char *path;   /* "/v1/job" */
 	const void *body;   /* may be NULL for none */
 	size_t len;
+	const char *body_hex; /* the body's SHA-256 when known (a toolchain's
+			       * name), for the token's proof; NULL: hashed */
 	int expect_continue; /* PUT: let the server refuse the body before it is sent */
 	const char *extra_header; /* one more "Name: value", or NULL */
 	long timeout_ms;	  /* the whole call */
