@@ -20,37 +20,36 @@ sign() { "$ROOT/t/tools/bin/authsign" "$@"; }
 # --- upload: only with the token.
 export DAEMON_TOKEN_FILE=$T_DIR/token
 start_daemon --token-file "$T_DIR/token"
-put() { # put TOKEN_FILE: PUT compile as a toolchain; prints the HTTP status
-	curl -sS -o "$T_DIR/put.out" -w '%{http_code}' -X PUT -H 'X-Godistcc-Protocol: 1' \
-		-H "X-Godistcc-Auth: $(sign "$1" PUT "/v1/toolchains/$sha" "$compile")" \
-		--data-binary @"$compile" "$DAEMON_URL/v1/toolchains/$sha"
+# put TOKEN_FILE FILE [CURL ARGS...]: PUT FILE as the toolchain named by its
+# SHA-256, signed with TOKEN_FILE; the answer's body goes to $PUT_OUT
+# (default $T_DIR/put.out). Prints the HTTP status.
+put() {
+	local token=$1 file=$2 h
+	shift 2
+	h=$(sha256sum "$file" | cut -d' ' -f1)
+	curl -sS -o "${PUT_OUT:-$T_DIR/put.out}" -w '%{http_code}' -X PUT \
+		-H 'X-Godistcc-Protocol: 1' -H "X-Godistcc-Auth: $(sign "$token" PUT "/v1/toolchains/$h" "$file")" \
+		--data-binary @"$file" "$@" "$DAEMON_URL/v1/toolchains/$h"
 }
-code=$(put "$T_DIR/wrong-token")
+code=$(put "$T_DIR/wrong-token" "$compile")
 [[ $code == 401 ]] && jq -e '.error == "auth_bad_mac"' "$T_DIR/put.out" >/dev/null ||
 	fail "upload with a wrong token: $code $(cat "$T_DIR/put.out")"
 [[ $(status_json | jq '.toolchains | length') == 0 ]] ||
 	fail "a refused upload was stored: $(status_json | jq -c .toolchains)"
-code=$(put "$T_DIR/token")
+code=$(put "$T_DIR/token" "$compile")
 [[ $code == 201 ]] || fail "upload with the token: $code $(cat "$T_DIR/put.out")"
 status_json | jq -e --arg s "$sha" '.toolchains | index($s) != null' >/dev/null ||
 	fail "the upload with the token was not stored"
 # TOOLCHAIN_UPLOADS_MAX (8) slow uploads in progress: a ninth is refused.
 slow=()
-for i in 1 2 3 4 5 6 7 8 9; do
+for i in 1 2 3 4 5 6 7 8; do
 	head -c 4000000 /dev/urandom >"$T_DIR/up$i"
-	h=$(sha256sum "$T_DIR/up$i" | cut -d' ' -f1)
-	if ((i < 9)); then
-		curl -sS -o /dev/null --limit-rate 100k -X PUT -H 'X-Godistcc-Protocol: 1' \
-			-H "X-Godistcc-Auth: $(sign "$T_DIR/token" PUT "/v1/toolchains/$h" "$T_DIR/up$i")" \
-			--data-binary @"$T_DIR/up$i" "$DAEMON_URL/v1/toolchains/$h" >/dev/null 2>&1 &
-		slow+=($!)
-		continue
-	fi
-	sleep 2
-	code=$(curl -sS -o "$T_DIR/put.out" -w '%{http_code}' -X PUT -H 'X-Godistcc-Protocol: 1' \
-		-H "X-Godistcc-Auth: $(sign "$T_DIR/token" PUT "/v1/toolchains/$h" "$T_DIR/up$i")" \
-		--data-binary @"$T_DIR/up$i" "$DAEMON_URL/v1/toolchains/$h")
+	PUT_OUT=/dev/null put "$T_DIR/token" "$T_DIR/up$i" --limit-rate 100k >/dev/null 2>&1 &
+	slow+=($!)
 done
+head -c 4000000 /dev/urandom >"$T_DIR/up9"
+sleep 2
+code=$(put "$T_DIR/token" "$T_DIR/up9")
 kill "${slow[@]}" 2>/dev/null || true
 wait "${slow[@]}" 2>/dev/null || true
 [[ $code == 503 ]] && jq -e '.error == "too_many_uploads"' "$T_DIR/put.out" >/dev/null ||
@@ -69,10 +68,7 @@ after=$(status_field jobs_completed)
 assert_same_cache plain allowed
 assert_same_dir "$T_DIR/app.plain" "$T_DIR/app.allowed"
 asm="$("$GO" env GOTOOLDIR)/asm"
-asmsha=$(sha256sum "$asm" | cut -d' ' -f1)
-code=$(curl -sS -o "$T_DIR/put.out" -w '%{http_code}' -X PUT -H 'X-Godistcc-Protocol: 1' \
-	-H "X-Godistcc-Auth: $(sign "$T_DIR/token" PUT "/v1/toolchains/$asmsha" "$asm")" \
-	--data-binary @"$asm" "$DAEMON_URL/v1/toolchains/$asmsha")
+code=$(put "$T_DIR/token" "$asm")
 [[ $code == 403 ]] && jq -e '.error == "toolchain_not_allowed"' "$T_DIR/put.out" >/dev/null ||
 	fail "upload of a toolchain not on the allowlist: $code $(cat "$T_DIR/put.out")"
 # asm jobs themselves (GODISTCC_ASM=remote) are refused, and run locally.
