@@ -195,16 +195,64 @@ Test(localslots, killed_holder_frees_its_slot)
 	close(fd);
 }
 
-/* Waits until pid runs path (its exec is done). */
+/* Whether pid's /proc/PID/<what> reads as want (a link's target, or a
+ * file's first line). */
+static int proc_is(pid_t pid, const char *what, int is_link, const char *want)
+{
+	char path[64], got[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if (is_link) {
+		n = readlink(path, got, sizeof(got) - 1);
+	} else {
+		if ((fd = open(path, O_RDONLY)) < 0)
+			return 0;
+		n = read(fd, got, sizeof(got) - 1);
+		close(fd);
+		if (n > 0 && got[n - 1] == '\n')
+			n--;
+	}
+	if (n <= 0)
+		return 0;
+	got[n] = '\0';
+	return strcmp(got, want) == 0;
+}
+
+/* Whether pid sleeps (state S in /proc/PID/stat). */
+static int proc_sleeps(pid_t pid)
+{
+	char path[64], stat[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	stat[n] = '\0';
+	paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'S';
+}
+
+/*
+ * Waits until pid has exec'ed path and sleeps in it. /proc/PID/exe and
+ * comm change during exec, before the descriptors closed on exec have
+ * released their locks (the last close of a file completes on the way
+ * back to user space): only a program that has started running, here
+ * sleeping, is past that.
+ */
 static void wait_exec(pid_t pid, const char *path)
 {
-	char link[64], exe[4096];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	for (int i = 0; i < 500; i++) {
-		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
-
-		if (n > 0 && (exe[n] = '\0', strcmp(exe, path) == 0))
+		if (proc_is(pid, "exe", 1, path) && proc_is(pid, "comm", 0, base) &&
+		    proc_sleeps(pid))
 			return;
 		usleep(10000);
 	}
