@@ -66,6 +66,11 @@ wait_state() {
 FAKE_PIDS=()
 _retry_on_exit() {
 	local rc=$?
+	# Exiting anyway: errexit off, or the "(exit $rc)" that hands the
+	# status on to _on_exit would end this handler before _on_exit ran
+	# (and the dispatcher would outlive the test).
+	set +e
+	trap - ERR
 	kill -9 ${FAKE_PIDS[@]+"${FAKE_PIDS[@]}"} ${VOL_PID:-} 2>/dev/null || true
 	(exit "$rc")
 	_on_exit
