@@ -33,8 +33,8 @@ size_t answer_max_bytes(size_t noutputs)
 }
 
 /* Stores one entry after result.json. */
-static int answer_take_entry(struct answer *a, const char *name, const char *data, size_t len,
-			     int *seen, struct err *e)
+static int answer_take_entry(struct answer *a, struct bundle_reader *rd, const char *name,
+			     const char *data, size_t len, int *seen, struct err *e)
 {
 	int is_out = strcmp(name, ENTRY_STDOUT) == 0;
 
@@ -57,9 +57,7 @@ static int answer_take_entry(struct answer *a, const char *name, const char *dat
 			continue;
 		if (o->data)
 			return err_set(e, "answer: entry %s twice", name);
-		o->data = xmalloc(len + 1);
-		memcpy(o->data, data, len);
-		o->len = len;
+		o->data = bundle_reader_take(rd, &o->len); /* not copied */
 		return 0;
 	}
 	return err_set(e, "answer: unexpected entry %s", name);
@@ -87,7 +85,7 @@ static int answer_read(struct answer *a, struct bundle_reader *rd, const struct 
 	if (r < 0)
 		return -1;
 	while ((r = bundle_reader_next(rd, &name, &data, &len, e)) > 0)
-		if (answer_take_entry(a, name, data, len, &seen, e) < 0)
+		if (answer_take_entry(a, rd, name, data, len, &seen, e) < 0)
 			return -1;
 	if (r < 0)
 		return r;

@@ -508,6 +508,11 @@ int bundle_reader_next(struct bundle_reader *r, const char **ret_name, const cha
 	return 1;
 }
 
+char *bundle_reader_take(struct bundle_reader *r, size_t *ret_len)
+{
+	return buf_detach(&r->data, ret_len);
+}
+
 void bundle_reader_free(struct bundle_reader *r)
 {
 	if (!r)

@@ -60,6 +60,10 @@ struct bundle_reader *bundle_reader_new(const void *data, size_t len,
  */
 int bundle_reader_next(struct bundle_reader *r, const char **ret_name, const char **ret_data,
 		       size_t *ret_len, struct err *e);
+/* Hands the data of the entry the last bundle_reader_next() returned to
+ * the caller (free() it; NUL-terminated, the NUL not counted in
+ * *ret_len) instead of copying it; the reader reads on into a new buffer. */
+char *bundle_reader_take(struct bundle_reader *r, size_t *ret_len);
 void bundle_reader_free(struct bundle_reader *r);
 
 /* Entry names: 1..BUNDLE_NAME_MAX bytes of [A-Za-z0-9._/-], not starting
