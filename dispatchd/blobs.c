@@ -56,6 +56,20 @@ void blobs_add_content(struct blobs *b, const char *data, size_t len,
 	blobs_put(b, ret_hash, data, len);
 }
 
+void blobs_take(struct blobs *b, const char *hash, struct buf *data)
+{
+	struct blob *bl;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
+	}
+	bl = &b->items[b->n++];
+	memcpy(bl->hash, hash, HASH_HEX_LEN + 1);
+	bl->data = buf_detach(data, &bl->len);
+	b->sealed = 0;
+}
+
 static int blob_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct blob *)a)->hash, ((const struct blob *)b)->hash);

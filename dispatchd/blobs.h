@@ -10,6 +10,7 @@
 
 #include "hash.h"
 
+struct buf;
 struct err;
 
 struct blob {
@@ -33,6 +34,9 @@ int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, s
  * a blob named by its hash, which is written to ret_hash. */
 void blobs_add_content(struct blobs *b, const char *data, size_t len,
 		       char ret_hash[HASH_HEX_LEN + 1]);
+/* Takes data over (data is re-initialised) as the blob named hash, which
+ * the caller has verified (a blob store's read, blobstore.h). */
+void blobs_take(struct blobs *b, const char *hash, struct buf *data);
 /* Sorts the set for lookups; call after the last blobs_add(). */
 void blobs_seal(struct blobs *b);
 /* The blob named hash, or NULL. Borrowed from b. Requires blobs_seal(). */

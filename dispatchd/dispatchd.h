@@ -11,6 +11,8 @@
 
 struct auth_key;
 struct auth_nonces;
+struct blobstore;
+struct hashcache;
 struct hosts;
 struct jail;
 struct janitor;
@@ -26,6 +28,12 @@ struct dispatchd {
 	struct slots *slots;
 	struct stats *stats;
 	struct toolchain_store *store;
+	/* Job inputs kept by content (blobstore.h), so that a client or
+	 * dispatcher sends each blob once; NULL with --cache-size 0. */
+	struct blobstore *blobs;
+	/* Hashes of the client files this daemon reads to forward jobs, by
+	 * file identity (hashcache.h). */
+	struct hashcache *hashes;
 	struct janitor *janitor; /* removes finished sandboxes */
 	struct jail *jail;	 /* what tools may do (jail.h); NULL: no limits */
 	/* The cluster this daemon dispatches to: itself, its --peer

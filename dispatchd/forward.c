@@ -1,8 +1,10 @@
 #include "forward.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -15,9 +17,12 @@
 #include "goarchive.h"
 #include "gocfg.h"
 #include "hash.h"
+#include "hashcache.h"
+#include "hashset.h"
 #include "manifest.h"
 #include "peer.h"
 #include "protocol.h"
+#include "stats.h"
 
 #include "banned.h"
 
@@ -26,43 +31,103 @@
 #define FORWARD_ERROR_BODY_MAX (64u << 10)
 #define FORWARD_CONNECT_TIMEOUT_MS 2000L
 
-/* One file's content for the bundle: a blob of the request, or read. */
+/* What is sent for one file: an imported archive's export data or the
+ * whole file. */
+#define FORWARD_KIND_EXPORT "export"
+#define FORWARD_KIND_FILE "file"
+
+/* One file's content for the bundle: a blob of the request, or a linked
+ * file of the client's, read when its content must travel. */
 struct forward_file {
 	char blob[HASH_HEX_LEN + 1];
-	struct buf data; /* read here; empty when the blob is borrowed */
-	const char *borrowed;
+	const char *path; /* linked: read from here; NULL: borrowed */
+	int is_archive;	  /* linked import archive: its export data */
+	struct buf data;  /* read here */
+	const char *content;
 	size_t len;
+	int loaded;
+	int dup;   /* an earlier file has the same blob */
+	int force; /* the volunteer said it lacks this blob: send it */
 };
 
-/* The content of file i: its blob, or the client's file read now. */
-static int forward_load(const struct forward_req *r, const struct manifest_file *mf,
-			struct forward_file *f, size_t *left, struct err *e)
+struct forward_job {
+	const struct forward_req *r;
+	struct forward_file *files;
+	size_t nfiles;
+	char *manifest;
+	int blob_409s; /* 409 answers naming blobs so far */
+};
+
+/* A linked file's content as sent: export data for an import archive
+ * (the whole file when it is no archive), else the whole file. */
+static int forward_read(const struct forward_file *f, struct buf *out, struct err *e)
+{
+	struct err ae = {0};
+
+	if (f->is_archive && goarchive_pkgdef(f->path, out, &ae) == 0)
+		return 0;
+	buf_reset(out);
+	return fs_read_file(f->path, JOB_MAX_DECOMPRESSED, out, e);
+}
+
+/* Names a linked file's content: from the hash cache when it knows the
+ * file, else by reading it (and then keeping what was read). */
+static int forward_name(const struct forward_req *r, struct forward_file *f, struct err *e)
+{
+	const char *kind = f->is_archive ? FORWARD_KIND_EXPORT : FORWARD_KIND_FILE;
+	struct stat st;
+
+	if (stat(f->path, &st) < 0)
+		return err_errno(e, errno, "%s", f->path);
+	if (r->hashes && hashcache_get(r->hashes, &st, kind, f->blob))
+		return 0;
+	if (forward_read(f, &f->data, e) < 0)
+		return -1;
+	hash_buf(f->data.data, f->data.len, f->blob);
+	f->content = f->data.data;
+	f->len = f->data.len;
+	f->loaded = 1;
+	if (r->hashes)
+		hashcache_put(r->hashes, &st, kind, f->blob);
+	return 0;
+}
+
+/* Reads a linked file whose content must travel, named from the cache:
+ * it must still hash to that name. */
+static int forward_load(struct forward_file *f, struct err *e)
+{
+	char got[HASH_HEX_LEN + 1];
+
+	if (f->loaded)
+		return 0;
+	if (forward_read(f, &f->data, e) < 0)
+		return -1;
+	hash_buf(f->data.data, f->data.len, got);
+	if (strcmp(got, f->blob) != 0)
+		return err_set(e, "%s: changed while the build ran", f->path);
+	f->content = f->data.data;
+	f->len = f->data.len;
+	f->loaded = 1;
+	return 0;
+}
+
+static int forward_file_init(const struct forward_req *r, const struct manifest_file *mf,
+			     struct forward_file *f, struct err *e)
 {
 	const struct blob *b;
 
 	buf_init(&f->data);
-	if (!mf->link) {
-		if (!(b = blobs_find(r->blobs, mf->blob)))
-			return err_set(e, "%s: blob %s not held", mf->path, mf->blob);
-		memcpy(f->blob, mf->blob, sizeof(f->blob));
-		f->borrowed = b->data;
-		f->len = b->len;
-	} else {
-		struct err ae = {0};
-
-		if (!gocfg_paths_contains(r->archives, mf->path) ||
-		    goarchive_pkgdef(mf->path, &f->data, &ae) < 0) {
-			buf_reset(&f->data);
-			if (fs_read_file(mf->path, *left, &f->data, e) < 0)
-				return -1;
-		}
-		hash_buf(f->data.data, f->data.len, f->blob);
-		f->borrowed = f->data.data;
-		f->len = f->data.len;
+	if (mf->link) {
+		f->path = mf->path;
+		f->is_archive = gocfg_paths_contains(r->archives, mf->path);
+		return forward_name(r, f, e);
 	}
-	if (f->len > *left)
-		return err_set(e, "inputs exceed %u bytes", JOB_MAX_DECOMPRESSED);
-	*left -= f->len;
+	if (!(b = blobs_find(r->blobs, mf->blob)))
+		return err_set(e, "%s: blob %s not held", mf->path, mf->blob);
+	memcpy(f->blob, mf->blob, sizeof(f->blob));
+	f->content = b->data;
+	f->len = b->len;
+	f->loaded = 1;
 	return 0;
 }
 
@@ -101,66 +166,134 @@ static char *forward_manifest(const struct forward_req *r, const struct forward_
 	return text;
 }
 
-/* Adds each distinct blob once. */
-static int forward_add_blobs(struct bundle_writer *w, const struct forward_file *files, size_t n,
-			     struct err *e)
-{
-	for (size_t i = 0; i < n; i++) {
-		char name[sizeof(ENTRY_BLOB_PREFIX) + HASH_HEX_LEN];
-		int seen = 0;
-
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = strcmp(files[k].blob, files[i].blob) == 0;
-		if (seen)
-			continue;
-		snprintf(name, sizeof(name), ENTRY_BLOB_PREFIX "%s", files[i].blob);
-		if (bundle_writer_add(w, name, files[i].borrowed, files[i].len, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int forward_bundle(const struct forward_req *r, char **ret_body, size_t *ret_len, struct err *e)
+int forward_prepare(const struct forward_req *r, struct forward_job **ret, struct err *e)
 {
 	const struct manifest *m = r->m;
-	struct forward_file *files = xcalloc(m->nfiles + 1, sizeof(*files));
-	struct bundle_writer *w = NULL;
-	size_t left = JOB_MAX_DECOMPRESSED, loaded = 0;
-	char *text = NULL;
-	int rc = -1;
+	struct forward_job *fj = xcalloc(1, sizeof(*fj));
 
-	for (; loaded < m->nfiles; loaded++)
-		if (forward_load(r, &m->files[loaded], &files[loaded], &left, e) < 0) {
-			loaded++;
-			goto out;
+	*ret = NULL;
+	fj->r = r;
+	fj->files = xcalloc(m->nfiles + 1, sizeof(*fj->files));
+	for (; fj->nfiles < m->nfiles; fj->nfiles++)
+		if (forward_file_init(r, &m->files[fj->nfiles], &fj->files[fj->nfiles], e) < 0) {
+			fj->nfiles++;
+			goto fail;
 		}
-	if (!(text = forward_manifest(r, files))) {
+	for (size_t i = 0; i < fj->nfiles; i++)
+		for (size_t k = 0; k < i && !fj->files[i].dup; k++)
+			fj->files[i].dup = strcmp(fj->files[k].blob, fj->files[i].blob) == 0;
+	if (!(fj->manifest = forward_manifest(r, fj->files))) {
 		err_set(e, "manifest: cannot encode (not UTF-8?)");
-		goto out;
+		goto fail;
 	}
-	if (!(w = bundle_writer_new(BUNDLE_ZSTD, FORWARD_ZSTD_LEVEL, e)) ||
-	    bundle_writer_add(w, ENTRY_MANIFEST, text, strlen(text), e) < 0 ||
-	    forward_add_blobs(w, files, m->nfiles, e) < 0 ||
-	    bundle_writer_finish(w, ret_body, ret_len, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	bundle_writer_free(w);
-	free(text);
-	for (size_t i = 0; i < loaded; i++)
-		buf_release(&files[i].data);
-	free(files);
-	return rc;
+	*ret = fj;
+	return 0;
+fail:
+	forward_job_free(fj);
+	return -1;
 }
 
-/* "missing" naming the toolchain only: 1; anything else: 0. */
-static int forward_lacks_toolchain(const struct peer_reply *rep)
+void forward_job_free(struct forward_job *fj)
+{
+	if (!fj)
+		return;
+	for (size_t i = 0; i < fj->nfiles; i++)
+		buf_release(&fj->files[i].data);
+	free(fj->files);
+	free(fj->manifest);
+	free(fj);
+}
+
+/* The request body for p: the manifest and each distinct blob that p is
+ * not known to hold or said it lacks, which p is then taken to hold;
+ * sent[i] says whether file i's blob went along. */
+static int forward_body(struct forward_job *fj, struct hashset *known, char *sent,
+			char **ret_body, size_t *ret_len, struct err *e)
+{
+	struct bundle_writer *w = bundle_writer_new(BUNDLE_ZSTD, FORWARD_ZSTD_LEVEL, e);
+	size_t left = JOB_MAX_DECOMPRESSED;
+	char *body = NULL;
+	size_t len = 0;
+	int r = -1;
+
+	memset(sent, 0, fj->nfiles);
+	if (!w || bundle_writer_add(w, ENTRY_MANIFEST, fj->manifest, strlen(fj->manifest), e) < 0)
+		goto out;
+	for (size_t i = 0; i < fj->nfiles; i++) {
+		struct forward_file *f = &fj->files[i];
+		char name[sizeof(ENTRY_BLOB_PREFIX) + HASH_HEX_LEN];
+
+		if (f->dup || (!f->force && hashset_has(known, f->blob)))
+			continue;
+		if (forward_load(f, e) < 0)
+			goto out;
+		if (f->len > left) {
+			err_set(e, "inputs exceed %u bytes", JOB_MAX_DECOMPRESSED);
+			goto out;
+		}
+		left -= f->len;
+		snprintf(name, sizeof(name), ENTRY_BLOB_PREFIX "%s", f->blob);
+		if (bundle_writer_add(w, name, f->content, f->len, e) < 0)
+			goto out;
+		sent[i] = 1;
+	}
+	if (bundle_writer_finish(w, &body, &len, e) < 0)
+		goto out;
+	free(*ret_body);
+	*ret_body = body;
+	*ret_len = len;
+	for (size_t i = 0; i < fj->nfiles; i++)
+		if (sent[i])
+			hashset_add(known, fj->files[i].blob);
+	r = 0;
+out:
+	bundle_writer_free(w);
+	return r;
+}
+
+/* After a failed request: what it carried may not have arrived. */
+static void forward_forget(struct forward_job *fj, struct hashset *known, const char *sent)
+{
+	for (size_t i = 0; i < fj->nfiles; i++)
+		if (sent[i])
+			hashset_remove(known, fj->files[i].blob);
+}
+
+/* Reads a 409 answer: whether the toolchain is missing, and marks the
+ * job's blobs that are to be sent again. A blob that was sent with this
+ * very request, or that is no blob of the job, makes the answer unusable. */
+static int forward_missing(struct forward_job *fj, struct hashset *known, const char *sent,
+			   const struct peer_reply *rep, int *ret_toolchain, struct err *e)
 {
 	json_t *o = json_loadb(rep->body.data, rep->body.len, 0, NULL);
-	json_t *blobs = json_object_get(o, "blobs");
-	int r = json_is_true(json_object_get(o, "toolchain")) &&
-		(!blobs || (json_is_array(blobs) && json_array_size(blobs) == 0));
+	json_t *blobs = json_object_get(o, "blobs"), *v;
+	size_t k;
+	int r = 0;
 
+	*ret_toolchain = json_is_true(json_object_get(o, "toolchain"));
+	if (!o || (blobs && !json_is_array(blobs)))
+		r = err_set(e, "malformed 409 answer");
+	json_array_foreach(blobs, k, v) {
+		const char *h = json_string_value(v);
+		size_t i = 0;
+
+		while (h && i < fj->nfiles && strcmp(fj->files[i].blob, h) != 0)
+			i++;
+		if (!h || i == fj->nfiles) {
+			r = err_set(e, "409 answer names a blob the job does not have");
+			break;
+		}
+		if (sent[i]) {
+			r = err_set(e, "409 answer names blob %s, which was sent", h);
+			break;
+		}
+		fj->files[i].force = 1;
+		hashset_remove(known, h);
+	}
+	if (json_array_size(blobs) > 0)
+		fj->blob_409s++;
+	if (r == 0 && !*ret_toolchain && json_array_size(blobs) == 0)
+		r = err_set(e, "409 answer names nothing missing");
 	json_decref(o);
 	return r;
 }
@@ -185,6 +318,8 @@ static int forward_upload(struct peer *p, const struct forward_req *r, struct er
 		goto out;
 	c.body = bin.data;
 	c.len = bin.len;
+	if (r->stats)
+		stats_forward_request(r->stats, bin.len);
 	c.body_hex = r->m->toolchain; /* the store's file hashes to its name */
 	if ((rc = peer_call(p, &c, &rep, e)) < 0) {
 		rc = FORWARD_E_UNREACHABLE;
@@ -216,6 +351,8 @@ static int forward_post(struct peer *p, const struct forward_req *r, const char 
 
 	buf_reset(&rep->body);
 	rep->status = 0;
+	if (r->stats)
+		stats_forward_request(r->stats, len);
 	return peer_call(p, &c, rep, e) < 0 ? FORWARD_E_UNREACHABLE : 0;
 }
 
@@ -230,26 +367,58 @@ static void forward_error_text(const struct peer_reply *rep, char *out, size_t c
 	out[n] = '\0';
 }
 
-int forward_send(struct peer *p, const struct forward_req *r, const char *body, size_t len,
-		 int *ret_uploaded, struct answer **ret, struct err *e)
+/* Posts one job may take: the first, one after the toolchain's upload, one
+ * with the blobs a 409 named, and one with every blob (a store smaller
+ * than the job's inputs evicts some to keep the others). */
+#define FORWARD_MAX_POSTS 4
+
+int forward_send(struct peer *p, struct forward_job *fj, int *ret_uploaded, struct answer **ret,
+		 struct err *e)
 {
+	const struct forward_req *r = fj->r;
+	struct hashset *known = peer_blobs(p);
 	struct peer_reply rep = {0};
 	struct err ae = {0};
-	char text[200];
-	int rc;
+	char text[200], *sent = xcalloc(fj->nfiles + 1, 1), *body = NULL;
+	size_t len = 0;
+	int rc = FORWARD_E_ANSWER, posts = 0, toolchain;
 
 	buf_init(&rep.body);
 	*ret_uploaded = 0;
-	if ((rc = forward_post(p, r, body, len, &rep, e)) < 0)
-		goto out;
-	if (rep.status == 409 && forward_lacks_toolchain(&rep)) {
-		if ((rc = forward_upload(p, r, e)) < 0)
+	for (;;) {
+		if (forward_body(fj, known, sent, &body, &len, e) < 0) {
+			rc = -1;
 			goto out;
-		*ret_uploaded = 1;
-		if ((rc = forward_post(p, r, body, len, &rep, e)) < 0)
+		}
+		posts++;
+		if ((rc = forward_post(p, r, body, len, &rep, e)) < 0) {
+			forward_forget(fj, known, sent);
 			goto out;
+		}
+		if (rep.status != 409)
+			break;
+		if (forward_missing(fj, known, sent, &rep, &toolchain, &ae) < 0) {
+			err_set(e, "%s: %s", peer_url(p), err_msg(&ae));
+			rc = FORWARD_E_ANSWER;
+			goto out;
+		}
+		if (posts == FORWARD_MAX_POSTS || (toolchain && *ret_uploaded)) {
+			err_set(e, "%s: still lacks %s after %d requests", peer_url(p),
+				toolchain ? "the toolchain" : "blobs", posts);
+			rc = FORWARD_E_ANSWER;
+			goto out;
+		}
+		if (toolchain) {
+			if ((rc = forward_upload(p, r, e)) < 0)
+				goto out;
+			*ret_uploaded = 1;
+		}
+		if (fj->blob_409s > 1)
+			for (size_t i = 0; i < fj->nfiles; i++)
+				fj->files[i].force = 1;
 	}
 	if (rep.status != 200) {
+		forward_forget(fj, known, sent);
 		forward_error_text(&rep, text, sizeof(text));
 		err_set(e, "%s: answered %ld: %s", peer_url(p), rep.status, text);
 		rc = FORWARD_E_ANSWER;
@@ -262,6 +431,8 @@ int forward_send(struct peer *p, const struct forward_req *r, const char *body, 
 	}
 	rc = 0;
 out:
+	free(body);
+	free(sent);
 	buf_release(&rep.body);
 	return rc;
 }

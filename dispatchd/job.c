@@ -13,6 +13,7 @@
 
 #include "answer.h"
 #include "blobs.h"
+#include "blobstore.h"
 #include "buf.h"
 #include "bundle.h"
 #include "dispatchd.h"
@@ -163,6 +164,38 @@ static int job_find_missing(const struct job *j, struct job_missing *miss)
 		return 1;
 	job_missing_release(miss);
 	return 0;
+}
+
+/* Keeps the request's blobs in the store, and takes from the store the
+ * ones the request left out (miss->blobs, as job_find_missing() found
+ * them). A blob the store cannot keep or give only costs a resend. */
+static void job_use_store(struct job *j, const struct job_missing *miss)
+{
+	struct blobstore *bs = j->d->blobs;
+	struct err e = {0};
+	struct buf data;
+
+	if (!bs)
+		return;
+	for (size_t i = 0; i < j->blobs.n; i++)
+		if (blobstore_put(bs, j->blobs.items[i].hash, j->blobs.items[i].data,
+				  j->blobs.items[i].len, &e) < 0) {
+			log_warn("blob store: %s", err_msg(&e));
+			memset(&e, 0, sizeof(e));
+		}
+	buf_init(&data);
+	for (size_t i = 0; i < miss->n; i++) {
+		int r = blobstore_get(bs, miss->blobs[i], JOB_MAX_DECOMPRESSED, &data, &e);
+
+		if (r == 1) {
+			blobs_take(&j->blobs, miss->blobs[i], &data);
+		} else if (r < 0) {
+			log_warn("blob store: %s", err_msg(&e));
+			memset(&e, 0, sizeof(e));
+		}
+	}
+	buf_release(&data);
+	blobs_seal(&j->blobs);
 }
 
 /* Writes one file, with -importcfg and -embedcfg pointing into the sandbox;
@@ -624,41 +657,45 @@ static void job_take_answer(struct job *j, struct answer *a, const struct answer
 		free(host);
 }
 
-/* The request to a volunteer, built at its first use and kept for
+/* The request to a volunteer, prepared at its first use and kept for
  * retries. */
 struct job_fwd {
 	struct forward_req req;
+	struct forward_job *fj;
 	struct answer_expect *outs;
 	char *exe;
-	char *body;
-	size_t len;
 };
 
 static void job_fwd_release(struct job_fwd *f)
 {
+	forward_job_free(f->fj);
 	free(f->outs);
 	free(f->exe);
-	free(f->body);
 }
 
 static int job_fwd_build(struct job *j, struct job_fwd *f, const struct gocfg_paths *archives,
 			 struct err *e)
 {
-	if (f->body)
+	if (f->fj)
 		return 0;
-	f->outs = xcalloc(j->ja.outs.n + 1, sizeof(*f->outs));
-	for (size_t i = 0; i < j->ja.outs.n; i++)
-		f->outs[i] = (struct answer_expect){j->ja.outs_abs.paths[i], j->ja.outs.paths[i]};
-	f->exe = toolchain_path(j->d->store, j->m->toolchain);
+	if (!f->outs) {
+		f->outs = xcalloc(j->ja.outs.n + 1, sizeof(*f->outs));
+		for (size_t i = 0; i < j->ja.outs.n; i++)
+			f->outs[i] = (struct answer_expect){j->ja.outs_abs.paths[i],
+							    j->ja.outs.paths[i]};
+		f->exe = toolchain_path(j->d->store, j->m->toolchain);
+	}
 	f->req = (struct forward_req){.m = j->m,
 				      .blobs = &j->blobs,
 				      .archives = archives,
+				      .hashes = j->d->hashes,
+				      .stats = j->d->stats,
 				      .tool_exe = f->exe,
 				      .outs = f->outs,
 				      .nouts = j->ja.outs.n,
 				      .timeout_ms = (j->d->job_timeout + 30) * 1000,
 				      .cancel_fd = j->d->cancel_fd};
-	return forward_bundle(&f->req, &f->body, &f->len, e);
+	return forward_prepare(&f->req, &f->fj, e);
 }
 
 /* One attempt on a volunteer; the host's slot is given back here. */
@@ -674,7 +711,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		hosts_done(hs, host, HOST_UNUSED, 0, 0);
 		return -1;
 	}
-	r = forward_send(host_peer(host), &f->req, f->body, f->len, &uploaded, &a, e);
+	r = forward_send(host_peer(host), f->fj, &uploaded, &a, e);
 	if (uploaded)
 		hosts_add_toolchain(hs, host, j->m->toolchain);
 	hosts_done(hs, host,
@@ -787,7 +824,13 @@ int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, ch
 		r = JOB_E_FORBIDDEN;
 		goto out;
 	}
-	if (job_find_missing(&j, ret_missing)) {
+	job_find_missing(&j, ret_missing);
+	job_use_store(&j, ret_missing);
+	if (ret_missing->n) {
+		job_missing_release(ret_missing);
+		job_find_missing(&j, ret_missing);
+	}
+	if (ret_missing->toolchain || ret_missing->n) {
 		/* A 409 would ask for an upload that would be refused. */
 		if (ret_missing->toolchain &&
 		    !toolchain_upload_allowed(d->store, j.m->toolchain, e)) {

@@ -25,12 +25,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "blobstore.h"
 #include "buf.h"
 #include "config.h"
 #include "dispatchd.h"
 #include "err.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "hashcache.h"
 #include "hosts.h"
 #include "jail.h"
 #include "janitor.h"
@@ -81,6 +83,7 @@ static struct {
 	char *tls_key;
 	char *ca_file;
 	char *toolchains;
+	long cache_size;
 } conf;
 
 /* clang-format off */
@@ -176,6 +179,10 @@ static const struct config_opt options[] = {
 	 "which toolchains HTTP clients may run: upload (any, uploaded by an authenticated "
 	 "client), allowlist:FILE (only the SHA-256 hashes listed in FILE) or local (only "
 	 "those this daemon holds; no uploads)", &conf.toolchains},
+	{"cache-size", CONFIG_INT, "1024", "DISPATCHD_CACHE_SIZE",
+	 "MiB of job inputs (sources, export data) kept by content in STATE-DIR/blobs, so "
+	 "that a dispatcher sends each only once; the least recently used go first",
+	 &conf.cache_size},
 	{NULL, CONFIG_STRING, NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
@@ -373,6 +380,7 @@ static int validate_config(void)
 	check_range(&n, "heartbeat", conf.heartbeat, 1, 3600);
 	check_range(&n, "down-after", conf.down_after, 1, 24 * 3600);
 	check_range(&n, "nice", conf.nice, 0, 19);
+	check_range(&n, "cache-size", conf.cache_size, 0, 1L << 30);
 	check_jail_options(&n);
 	if (localslots_parse("--local-slots", conf.local_slots, &local_slots, &e) < 0)
 		problem(&n, "%s", err_msg(&e));
@@ -714,6 +722,28 @@ static int start_jail(struct dispatchd *d, const char *state, struct err *e)
 	return jail_new(&lim, &d->jail, e);
 }
 
+/* The blob store (--cache-size 0: none, every blob travels with its job)
+ * and the cache of file hashes for what this daemon forwards. */
+static int start_blobs(struct dispatchd *d, const char *state, struct err *e)
+{
+	char *dir = xasprintf("%s/blobs", state);
+	struct blobstore_stats st;
+	int r = 0;
+
+	d->hashes = hashcache_new(HASHCACHE_MAX);
+	if (conf.cache_size > 0) {
+		r = blobstore_open(dir, (uint64_t)conf.cache_size << 20, &d->blobs, e);
+		if (r == 0) {
+			blobstore_stats(d->blobs, &st);
+			log_info("blob store %s: %llu blobs, %llu of %llu MiB", dir,
+				 (unsigned long long)st.blobs, (unsigned long long)st.bytes >> 20,
+				 (unsigned long long)st.cap_bytes >> 20);
+		}
+	}
+	free(dir);
+	return r;
+}
+
 static int run(struct err *e)
 {
 	struct dispatchd d = {.name = conf.name, .job_timeout = conf.job_timeout, .cancel_fd = -1};
@@ -752,6 +782,8 @@ static int run(struct err *e)
 	d.store = toolchain_store_new(state);
 	if (toolchain_store_set_policy(d.store, conf.toolchains, e) < 0)
 		goto out;
+	if (start_blobs(&d, state, e) < 0)
+		goto out;
 	d.janitor = janitor_new(conf.slots > 0 ? 2 * (size_t)conf.slots : 1);
 	r = serve(&d, &set, e);
 	janitor_free(d.janitor);
@@ -765,6 +797,8 @@ out:
 	hosts_free(d.hosts);
 	jail_free(d.jail);
 	toolchain_store_free(d.store);
+	blobstore_close(d.blobs);
+	hashcache_free(d.hashes);
 	stats_free(d.stats);
 	slots_free(d.slots);
 	if (d.cancel_fd >= 0)

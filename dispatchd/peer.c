@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "err.h"
+#include "hashset.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -17,8 +18,13 @@
  * to one volunteer at once (its slots, plus status polls). */
 #define PEER_IDLE_MAX 32
 
+/* Blobs remembered per volunteer: more than one build's distinct inputs
+ * (about 3000 for std), few enough to stay small (32 bytes each). */
+#define PEER_BLOBS_MAX 65536
+
 struct peer {
 	char *url;
+	struct hashset *blobs;
 	pthread_mutex_t mu;
 	size_t nidle;
 	CURL *idle[PEER_IDLE_MAX];
@@ -49,6 +55,7 @@ struct peer *peer_new(const char *url)
 	struct peer *p = xcalloc(1, sizeof(*p));
 
 	p->url = xstrdup(url);
+	p->blobs = hashset_new(PEER_BLOBS_MAX);
 	pthread_mutex_init(&p->mu, NULL);
 	return p;
 }
@@ -60,6 +67,7 @@ void peer_free(struct peer *p)
 	for (size_t i = 0; i < p->nidle; i++)
 		curl_easy_cleanup(p->idle[i]);
 	pthread_mutex_destroy(&p->mu);
+	hashset_free(p->blobs);
 	free(p->url);
 	free(p);
 }
@@ -67,6 +75,11 @@ void peer_free(struct peer *p)
 const char *peer_url(const struct peer *p)
 {
 	return p->url;
+}
+
+struct hashset *peer_blobs(struct peer *p)
+{
+	return p->blobs;
 }
 
 static CURL *peer_take(struct peer *p)

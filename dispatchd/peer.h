@@ -16,6 +16,7 @@
 
 struct auth_key;
 struct err;
+struct hashset;
 struct peer;
 
 /* Failures beside -1 (the answer was not usable). */
@@ -38,6 +39,8 @@ int peer_global_init(const struct auth_key *key, const char *ca_file, struct err
 struct peer *peer_new(const char *url);
 void peer_free(struct peer *p);
 const char *peer_url(const struct peer *p);
+/* The blobs this daemon sent p, which p is taken to hold (forward.h). */
+struct hashset *peer_blobs(struct peer *p);
 
 struct peer_call {
 	const char *method; /* "GET", "POST" or "PUT" */

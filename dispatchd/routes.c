@@ -148,6 +148,7 @@ static void route_toolchain_finish(struct request *rq)
 				    err_msg(&e));
 		return;
 	}
+	stats_toolchain_received(request_daemon(rq)->stats, size);
 	log_info("toolchain %s: %s (%zu bytes)", up->hash, created ? "stored" : "already held",
 		 size);
 	request_reply_json(rq, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
@@ -225,7 +226,10 @@ static void route_job(struct request *rq)
 	size_t len = 0, body_len;
 	const char *body = request_body(rq, &body_len);
 	int forwarded = request_header(rq, FORWARDED_HEADER) != NULL;
-	int r = job_run(request_daemon(rq), body, body_len, forwarded, &data, &len, &missing, &e);
+	int r;
+
+	stats_job_request(request_daemon(rq)->stats, body_len);
+	r = job_run(request_daemon(rq), body, body_len, forwarded, &data, &len, &missing, &e);
 
 	if (r == 0)
 		request_reply_data(rq, MHD_HTTP_OK, "application/octet-stream", data, len);

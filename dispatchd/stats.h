@@ -3,6 +3,8 @@
 /*
  * Counters the daemon reports on GET /v1/status (see PROTOCOL). Thread-safe.
  */
+#include <stddef.h>
+
 #include <jansson.h>
 
 struct dispatchd;
@@ -21,6 +23,15 @@ void stats_job_forwarded(struct stats *s);
 void stats_job_retried(struct stats *s);
 /* An accepted job produced no result (staging, exec or output failure). */
 void stats_job_failed(struct stats *s);
+
+/* Traffic (PROTOCOL, "GET /v1/status"): a POST /v1/job of len bytes
+ * arrived (job_requests, bytes_received); a toolchain upload of len bytes
+ * arrived (toolchain_bytes_received); this daemon sent a volunteer a
+ * request for a job, len bytes of body (forward_requests,
+ * bytes_forwarded: job posts, resends and toolchain uploads alike). */
+void stats_job_request(struct stats *s, size_t len);
+void stats_toolchain_received(struct stats *s, size_t len);
+void stats_forward_request(struct stats *s, size_t len);
 
 /* The status document of PROTOCOL, plus "host". Caller owns the result
  * (json_decref); NULL only if jansson runs out of memory. */
