@@ -304,21 +304,37 @@ static int client_post_job(struct client *c, const void *body, size_t len, struc
 	return client_perform(c, rep, e);
 }
 
-/* Reads a 409 answer: what the daemon lacks. */
+static void client_blobs_release(struct client_blobs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->blobs[i]);
+	free(b->blobs);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Reads a 409 answer: what the daemon lacks (the blobs replace ret_blobs'). */
 static int client_parse_missing(struct client *c, const struct client_reply *rep,
-				int *ret_toolchain, size_t *ret_nblobs, struct err *e)
+				int *ret_toolchain, struct client_blobs *ret_blobs, struct err *e)
 {
 	json_t *j = json_loadb(rep->body.data, rep->body.len, 0, NULL);
-	json_t *tc = json_object_get(j, "toolchain"), *blobs = json_object_get(j, "blobs");
+	json_t *tc = json_object_get(j, "toolchain"), *blobs = json_object_get(j, "blobs"), *v;
+	size_t k;
 	int r = 0;
 
 	if (!json_is_object(j) || (tc && !json_is_boolean(tc)) || (blobs && !json_is_array(blobs)))
 		r = err_set(e, "dispatcher %s: malformed 409 answer", c->s->dispatcher);
 	else if (!json_is_true(tc) && json_array_size(blobs) == 0)
 		r = err_set(e, "dispatcher %s: 409 answer names nothing missing", c->s->dispatcher);
+	json_array_foreach(blobs, k, v)
+		if (r == 0 && !hash_is_valid(json_string_value(v) ? json_string_value(v) : ""))
+			r = err_set(e, "dispatcher %s: 409 answer names an invalid blob",
+				    c->s->dispatcher);
 	if (r == 0) {
 		*ret_toolchain = json_is_true(tc);
-		*ret_nblobs = json_array_size(blobs);
+		client_blobs_release(ret_blobs);
+		ret_blobs->blobs = xcalloc(json_array_size(blobs) + 1, sizeof(char *));
+		json_array_foreach(blobs, k, v)
+			ret_blobs->blobs[ret_blobs->n++] = xstrdup(json_string_value(v));
 	}
 	json_decref(j);
 	return r;
@@ -329,6 +345,7 @@ struct client_dance {
 	int uploaded; /* the toolchain */
 	int deferred; /* re-sent without uploading: another shim had uploaded it */
 	int resent;   /* re-sent because blobs were missing */
+	struct client_blobs missing; /* the blobs the last 409 named */
 };
 
 /* Uploads the toolchain unless another shim has (then the job is re-sent
@@ -354,20 +371,20 @@ static int client_provide_toolchain(struct client *c, const char *tool_path, con
 	return r;
 }
 
-/* Acts on a 409: provides the toolchain or allows one resend for blobs. */
+/* Acts on a 409: provides the toolchain and/or allows one resend with the
+ * blobs it names (d->missing). */
 static int client_handle_missing(struct client *c, const struct client_reply *rep,
 				 const char *tool_path, const char *toolchain,
 				 struct client_dance *d, struct err *e)
 {
 	int need_toolchain = 0;
-	size_t nblobs = 0;
 
-	if (client_parse_missing(c, rep, &need_toolchain, &nblobs, e) < 0)
+	if (client_parse_missing(c, rep, &need_toolchain, &d->missing, e) < 0)
 		return -1;
-	/* Every blob travels with the first request: a list means trouble. */
-	if (nblobs && d->resent++)
+	/* The resend carries every blob named: a second list means trouble. */
+	if (d->missing.n && d->resent++)
 		return err_set(e, "dispatcher %s still lacks %zu blob(s) after a resend",
-			       c->s->dispatcher, nblobs);
+			       c->s->dispatcher, d->missing.n);
 	if (!need_toolchain)
 		return 0;
 	return client_provide_toolchain(c, tool_path, toolchain, d, e);
@@ -394,17 +411,26 @@ out:
 	return r;
 }
 
-int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
-		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e)
+int client_submit(struct client *c, const char *tool_path, const char *toolchain,
+		  client_body_fn *build, void *arg, size_t max_answer, struct buf *ret_answer,
+		  size_t *ret_sent, struct err *e)
 {
 	struct client_reply rep;
 	struct client_dance dance = {0};
+	char *body = NULL;
+	size_t len = 0;
 	int r = -1;
 
+	*ret_sent = 0;
 	client_reply_init(&rep, max_answer);
 	for (int attempt = 0; attempt < CLIENT_MAX_ATTEMPTS; attempt++) {
 		buf_release(&rep.body);
 		client_reply_init(&rep, max_answer);
+		free(body);
+		body = NULL;
+		if ((r = build(arg, attempt == 0 ? NULL : &dance.missing, &body, &len, e)) < 0)
+			goto out;
+		*ret_sent += len;
 		if ((r = client_post_job(c, body, len, &rep, e)) < 0)
 			goto out;
 		if (rep.status != 200 && rep.status != 409) {
@@ -428,6 +454,8 @@ int client_submit(struct client *c, const char *tool_path, const char *toolchain
 	r = err_set(e, "dispatcher %s: job still refused after %d attempts", c->s->dispatcher,
 		    CLIENT_MAX_ATTEMPTS);
 out:
+	free(body);
+	client_blobs_release(&dance.missing);
 	buf_release(&rep.body);
 	return r;
 }

@@ -25,17 +25,30 @@ struct client; /* opaque */
 struct client *client_new(const struct settings *s, struct err *e);
 void client_free(struct client *c);
 
+/* Blobs a 409 answer named (64-digit hex). */
+struct client_blobs {
+	char **blobs;
+	size_t n;
+};
+
+/* Builds a request body (the caller frees *ret_body): the first request's
+ * when missing is NULL, else one with the toolchain's or missing's blobs
+ * (n may be 0 after a 409 for the toolchain alone). */
+typedef int client_body_fn(void *arg, const struct client_blobs *missing, char **ret_body,
+			   size_t *ret_len, struct err *e);
+
 /*
- * POSTs the request bundle body to /v1/job. On a 200 answer, hands its body
- * (at most max_answer bytes) to ret_answer, an initialised buffer whose old
- * content is released. tool_path is the binary
- * whose SHA-256 is toolchain, uploaded when the dispatcher lacks it. The
- * body stays borrowed for the call. CLIENT_E_BUSY: the dispatcher answered
- * "busy" (its cluster's queue is longer than the job: run it here).
+ * POSTs request bundles that build makes to /v1/job. On a 200 answer, hands
+ * its body (at most max_answer bytes) to ret_answer, an initialised buffer
+ * whose old content is released. tool_path is the binary whose SHA-256 is
+ * toolchain, uploaded when the dispatcher lacks it. *ret_sent: the body
+ * bytes posted in all. CLIENT_E_BUSY: the dispatcher answered "busy" (its
+ * cluster's queue is longer than the job: run it here).
  */
 #define CLIENT_E_BUSY (-2)
-int client_submit(struct client *c, const char *tool_path, const char *toolchain, const void *body,
-		  size_t len, size_t max_answer, struct buf *ret_answer, struct err *e);
+int client_submit(struct client *c, const char *tool_path, const char *toolchain,
+		  client_body_fn *build, void *arg, size_t max_answer, struct buf *ret_answer,
+		  size_t *ret_sent, struct err *e);
 
 /* GETs route. On a 200 answer of this protocol, hands its body (at most
  * max bytes) to ret_body, an initialised buffer whose old content is

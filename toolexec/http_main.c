@@ -25,6 +25,26 @@
 
 #include "banned.h"
 
+struct shim_body {
+	struct job *j;
+	int compress, client_may_run;
+};
+
+/* The first request carries every input but large export data, which the
+ * dispatcher's blob store most likely holds; a resend what it lacked. */
+static int shim_body(void *arg, const struct client_blobs *missing, char **ret_body,
+		     size_t *ret_len, struct err *e)
+{
+	struct shim_body *b = arg;
+	struct job_want want = {.first = !missing};
+
+	if (missing) {
+		want.blobs = missing->blobs;
+		want.n = missing->n;
+	}
+	return job_bundle(b->j, b->compress, b->client_may_run, &want, ret_body, ret_len, e);
+}
+
 /* Sends the job and parses the answer. Fails with j->local_reason set when
  * the job should simply run locally, otherwise with e naming the trouble. */
 static int shim_remote(const struct settings *s, struct job *j, struct answer **ret, struct err *e)
@@ -33,7 +53,9 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 	struct buf reply;
 	struct err ae = {0};
 	struct timespec t0;
-	char *cache = settings_cache_dir(s), *body = NULL;
+	struct shim_body sb = {.j = j, .compress = settings_compress(s),
+			       .client_may_run = s->fallback};
+	char *cache = settings_cache_dir(s);
 	size_t len = 0;
 	long t_collect = 0, t_bundle = 0, t_submit = 0;
 	int r = -1;
@@ -44,16 +66,15 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 	if (job_list_inputs(j) < 0 || job_load_files(j) < 0)
 		goto out;
 	t_collect = shim_ms_since(&t0);
-	if ((r = toolhash_get(j->tool_argv[0], cache, j->toolchain, e)) < 0 ||
-	    (r = job_bundle(j, settings_compress(s), s->fallback, &body, &len, e)) < 0)
+	if ((r = toolhash_get(j->tool_argv[0], cache, j->toolchain, e)) < 0)
 		goto out;
 	t_bundle = shim_ms_since(&t0);
 	if (!(c = client_new(s, e))) {
 		r = -1;
 		goto out;
 	}
-	r = client_submit(c, j->tool_argv[0], j->toolchain, body, len,
-			  answer_max_bytes(j->noutputs), &reply, e);
+	r = client_submit(c, j->tool_argv[0], j->toolchain, shim_body, &sb,
+			  answer_max_bytes(j->noutputs), &reply, &len, e);
 	if (r == CLIENT_E_BUSY && s->fallback)
 		job_local(j, "the cluster is busy: %s", err_msg(e));
 	if (r < 0)
@@ -61,13 +82,12 @@ static int shim_remote(const struct settings *s, struct job *j, struct answer **
 	t_submit = shim_ms_since(&t0);
 	if ((r = answer_parse(reply.data, reply.len, j->outputs, j->noutputs, ret, &ae)) < 0)
 		err_set(e, "dispatcher %s: malformed answer: %s", s->dispatcher, err_msg(&ae));
-	log_debug("%zu inputs, %zu bytes sent, %zu received; ms: collect %ld, hash+bundle %ld, "
-		  "request %ld, parse %ld",
+	log_debug("%zu inputs, %zu bytes sent, %zu received; ms: collect %ld, hash %ld, "
+		  "bundle+requests %ld, parse %ld",
 		  j->nfiles, len, reply.len, t_collect, t_bundle - t_collect, t_submit - t_bundle,
 		  shim_ms_since(&t0) - t_submit);
 out:
 	client_free(c);
-	free(body);
 	buf_release(&reply);
 	free(cache);
 	return r;

@@ -65,15 +65,28 @@ int job_list_inputs(struct job *j);
  * the HTTP path (jobbundle.c). Fails only with local_reason set. */
 int job_load_files(struct job *j);
 
+/* Import archives' export data up to this size travel with a job's first
+ * request; larger export data (shared by many jobs, and kept by the
+ * dispatcher's blob store) only when the dispatcher asks for it. */
+#define JOB_INLINE_MAX 4096
+
+/* Which blobs a request carries. */
+struct job_want {
+	int first;	     /* the first request: every input but large export data */
+	char *const *blobs;  /* otherwise: only these (a 409 answer's list) */
+	size_t n;
+};
+
 /*
  * Builds the request bundle: manifest.json, then one blob/<sha256> entry per
- * distinct input content. compress selects zstd (level 1) for the bundle and
- * the answer. client_may_run tells a dispatcher that the shim would run the
- * job itself rather than wait long in its queue (the answer is then 503
- * "busy"). Releases the file data. The caller frees *ret_data.
+ * distinct input content that want selects (NULL: every one). compress
+ * selects zstd (level 1) for the bundle and the answer. client_may_run
+ * tells a dispatcher that the shim would run the job itself rather than
+ * wait long in its queue (the answer is then 503 "busy"). The file data is
+ * kept for later requests. The caller frees *ret_data.
  */
-int job_bundle(struct job *j, int compress, int client_may_run, char **ret_data, size_t *ret_len,
-	       struct err *e);
+int job_bundle(struct job *j, int compress, int client_may_run, const struct job_want *want,
+	       char **ret_data, size_t *ret_len, struct err *e);
 
 /* Marks the job local-only (the first reason wins) and fails with -1. */
 int job_local(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

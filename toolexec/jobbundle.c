@@ -66,8 +66,21 @@ static int job_file_cmp_blob(const void *a, const void *b)
 	return strcmp((*fa)->blob, (*fb)->blob);
 }
 
-/* Adds one blob entry per distinct content, releasing the data. */
-static int job_add_blobs(struct job *j, struct bundle_writer *w, struct err *e)
+static int job_wants(const struct job_want *want, const struct job_file *f)
+{
+	if (!want)
+		return 1;
+	if (want->first)
+		return !f->archive || f->data.len <= JOB_INLINE_MAX;
+	for (size_t i = 0; i < want->n; i++)
+		if (strcmp(want->blobs[i], f->blob) == 0)
+			return 1;
+	return 0;
+}
+
+/* Adds one blob entry per distinct content that want selects. */
+static int job_add_blobs(struct job *j, const struct job_want *want, struct bundle_writer *w,
+			 struct err *e)
 {
 	struct job_file **by_blob = xcalloc(j->nfiles + 1, sizeof(*by_blob));
 	int r = 0;
@@ -81,16 +94,17 @@ static int job_add_blobs(struct job *j, struct bundle_writer *w, struct err *e)
 
 		if (i > 0 && strcmp(by_blob[i - 1]->blob, f->blob) == 0)
 			continue;
+		if (!job_wants(want, f))
+			continue;
 		snprintf(name, sizeof(name), ENTRY_BLOB_PREFIX "%s", f->blob);
 		r = bundle_writer_add(w, name, f->data.data, f->data.len, e);
 	}
-	for (size_t i = 0; i < j->nfiles; i++)
-		buf_release(&j->files[i].data);
 	free(by_blob);
 	return r;
 }
 
-int job_bundle(struct job *j, int compress, int client_may_run, char **ret_data, size_t *ret_len, struct err *e)
+int job_bundle(struct job *j, int compress, int client_may_run, const struct job_want *want,
+	       char **ret_data, size_t *ret_len, struct err *e)
 {
 	struct bundle_writer *w = NULL;
 	char *manifest = job_manifest(j, compress, client_may_run);
@@ -103,7 +117,7 @@ int job_bundle(struct job *j, int compress, int client_may_run, char **ret_data,
 	if (!(w = bundle_writer_new(compress ? BUNDLE_ZSTD : 0, 1, e)))
 		goto out;
 	if ((r = bundle_writer_add(w, ENTRY_MANIFEST, manifest, strlen(manifest), e)) < 0 ||
-	    (r = job_add_blobs(j, w, e)) < 0)
+	    (r = job_add_blobs(j, want, w, e)) < 0)
 		goto out;
 	r = bundle_writer_finish(w, ret_data, ret_len, e);
 out:

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 	if (job_load_files(j) < 0)
 		return 1;
 	for (int z = 0; z < 2; z++) {
-		if (job_bundle(j, z, 1, &data, &len, &e) < 0) {
+		if (job_bundle(j, z, 1, NULL, &data, &len, &e) < 0) {
 			fprintf(stderr, "%s\n", err_msg(&e));
 			return 1;
 		}
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		if (!z)
 			from_bundle(data, len);
 		free(data);
-		if (!z) { /* job_bundle() released the data: load it again */
+		if (!z) { /* a fresh job for the next form */
 			job_free(j);
 			j = job_new(strstr(args[1], "asm") ? GOARGS_ASM : GOARGS_COMPILE, args + 1, args[0]);
 			job_parse(j);
