@@ -318,10 +318,11 @@ static int forward_upload(struct peer *p, const struct forward_req *r, struct er
 		goto out;
 	c.body = bin.data;
 	c.len = bin.len;
-	if (r->stats)
-		stats_forward_request(r->stats, bin.len);
 	c.body_hex = r->m->toolchain; /* the store's file hashes to its name */
-	if ((rc = peer_call(p, &c, &rep, e)) < 0) {
+	rc = peer_call(p, &c, &rep, e);
+	if (r->stats) /* an early answer (another upload won) sends no body */
+		stats_forward_request(r->stats, rep.sent);
+	if (rc < 0) {
 		rc = FORWARD_E_UNREACHABLE;
 		goto out;
 	}
@@ -349,11 +350,14 @@ static int forward_post(struct peer *p, const struct forward_req *r, const char 
 			      .max_reply = answer_max_bytes(r->nouts),
 			      .cancel_fd = r->cancel_fd};
 
+	int rc;
+
 	buf_reset(&rep->body);
 	rep->status = 0;
+	rc = peer_call(p, &c, rep, e);
 	if (r->stats)
-		stats_forward_request(r->stats, len);
-	return peer_call(p, &c, rep, e) < 0 ? FORWARD_E_UNREACHABLE : 0;
+		stats_forward_request(r->stats, rep->sent);
+	return rc < 0 ? FORWARD_E_UNREACHABLE : 0;
 }
 
 /* A short form of an error answer's body, for the log. */

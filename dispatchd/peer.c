@@ -192,15 +192,19 @@ int peer_call(struct peer *p, const struct peer_call *c, struct peer_reply *ret,
 	struct curl_slist *headers = peer_headers(c);
 	char errbuf[CURL_ERROR_SIZE] = "", *url = xasprintf("%s%s", p->url, c->path);
 	CURL *h = headers ? peer_take(p) : NULL;
+	curl_off_t up = 0;
 	CURLcode cr;
 	int r = PEER_E_TRANSPORT;
 
+	ret->sent = 0;
 	if (!h) {
 		err_set(e, "%s: libcurl: cannot create a request", url);
 		goto out;
 	}
 	peer_setup(h, url, c, headers, &sink, errbuf);
 	cr = curl_easy_perform(h);
+	if (curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up > 0)
+		ret->sent = (size_t)up;
 	if (sink.too_large) {
 		err_set(e, "%s: answer larger than %zu bytes", url, c->max_reply);
 		r = PEER_E_TOO_LARGE;

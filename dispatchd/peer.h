@@ -28,6 +28,7 @@ enum peer_error {
 struct peer_reply {
 	long status;	/* HTTP status */
 	struct buf body; /* initialised by the caller; appended to */
+	size_t sent;	 /* bytes of the request body that went out */
 };
 
 /* Every call is then signed with key (the cluster's token, auth.h; NULL:

@@ -27,7 +27,7 @@ void stats_job_failed(struct stats *s);
 /* Traffic (PROTOCOL, "GET /v1/status"): a POST /v1/job of len bytes
  * arrived (job_requests, bytes_received); a toolchain upload of len bytes
  * arrived (toolchain_bytes_received); this daemon sent a volunteer a
- * request for a job, len bytes of body (forward_requests,
+ * request for a job, of which len body bytes went out (forward_requests,
  * bytes_forwarded: job posts, resends and toolchain uploads alike). */
 void stats_job_request(struct stats *s, size_t len);
 void stats_toolchain_received(struct stats *s, size_t len);
