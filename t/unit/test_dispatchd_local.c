@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "../../dispatchd/blobs.c"
+#include "../../dispatchd/blobstore.c"
+#include "../../dispatchd/hashcache.c"
+#include "../../dispatchd/hashset.c"
 #include "../../dispatchd/janitor.c"
 #include "../../dispatchd/jobargs.c"
 #include "../../dispatchd/manifest.c"
