@@ -53,6 +53,7 @@ struct host {
 
 struct hosts_waiter {
 	struct hosts_waiter *next;
+	double units; /* the job's work estimate */
 };
 
 struct hosts {
@@ -335,6 +336,20 @@ static void hosts_dequeue_locked(struct hosts *h, struct hosts_waiter *w)
 	pthread_cond_broadcast(&h->cond);
 }
 
+/* The waiter that takes the next free slot: the largest job, the oldest of
+ * equals. Starting the longest jobs first shortens the build's tail (LPT,
+ * longest processing time first); a small job waits at most while the
+ * larger ones queued with it start. */
+static struct hosts_waiter *hosts_queue_first(const struct hosts *h)
+{
+	struct hosts_waiter *best = h->queue;
+
+	for (struct hosts_waiter *w = h->queue; w; w = w->next)
+		if (w->units > best->units)
+			best = w;
+	return best;
+}
+
 static void hosts_enqueue_locked(struct hosts *h, struct hosts_waiter *w)
 {
 	struct hosts_waiter **p = &h->queue;
@@ -384,7 +399,7 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 			r = HOSTS_E_TIMEOUT;
 			break;
 		}
-		if (nexclude > 0 || !h->queue || h->queue == &me)
+		if (nexclude > 0 || !h->queue || hosts_queue_first(h) == &me)
 			host = hosts_choose_locked(h, j, exclude, nexclude, &later);
 		else
 			hosts_choose_locked(h, j, exclude, nexclude, &later);
@@ -405,6 +420,7 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 				r = HOSTS_E_BUSY;
 				break;
 			}
+			me.units = j->units;
 			hosts_enqueue_locked(h, &me);
 			queued = 1;
 		}

@@ -22,7 +22,8 @@
  * average over its recent jobs, as icecream's "fastest" policy), plus a
  * toolchain upload when it lacks the job's toolchain, with the busier
  * host losing ties. A job never waits while a slot it may use is free.
- * When every slot is taken the job queues (first come, first served), or,
+ * When every slot is taken the job queues (the largest job, by its work
+ * estimate, takes the next free slot; the oldest of equals), or,
  * when its client may run it and the queue would take longer than the job
  * itself, the dispatcher answers "busy" and the client runs it. A host
  * whose job failed backs off (1 s, doubling to 30 s) and is tried again

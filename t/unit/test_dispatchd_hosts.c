@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../dispatchd/hashset.c"
 #include "../../dispatchd/peer.c"
 #include "../../dispatchd/hosts.c"
 #include "../../dispatchd/load.c"
@@ -240,6 +241,7 @@ Test(hosts, self_runs_jobs_when_it_has_slots)
 
 struct waiter {
 	struct hosts *h;
+	double units; /* 0: the default job's */
 	int order;
 	struct host *got;
 	int r;
@@ -253,6 +255,8 @@ static void *wait_main(void *arg)
 	struct waiter *w = arg;
 	struct hosts_job j = job(TC_A);
 
+	if (w->units)
+		j.units = w->units;
 	j.deadline_ms = hosts_now_ms() + 5000;
 	w->r = hosts_pick(w->h, &j, NULL, 0, &w->got);
 	pthread_mutex_lock(&order_mu);
@@ -261,7 +265,7 @@ static void *wait_main(void *arg)
 	return NULL;
 }
 
-/* Waiters are served in arrival order. */
+/* Waiters of equal jobs are served in arrival order. */
 Test(hosts, queue_is_first_come_first_served)
 {
 	struct hosts *h = table(0);
@@ -282,6 +286,39 @@ Test(hosts, queue_is_first_come_first_served)
 		cr_assert_eq(w[i].r, 0);
 		cr_assert_eq(w[i].order, i, "waiter %d served in turn %d", i, w[i].order);
 	}
+	cr_assert_eq(h->queued, 0);
+	hosts_free(h);
+}
+
+/* The largest waiting job takes the next free slot (the longest first
+ * shortens a build's tail), whenever it arrived. */
+Test(hosts, queue_serves_the_largest_job_first)
+{
+	struct hosts *h = table(0);
+	struct hosts_job j = job(TC_A);
+	struct host *v = volunteer(h, "http://10.0.0.2:3633", 1, TC_A), *got;
+	struct waiter w[3] = {{.h = h, .units = 1000}, {.h = h, .units = 50000},
+			      {.h = h, .units = 20000}};
+	int want[3] = {2, 0, 1}; /* turn of each waiter */
+	pthread_t t[3];
+
+	order_next = 0;
+	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_create(&t[i], NULL, wait_main, &w[i]);
+		while (h->queued < i + 1)
+			usleep(1000);
+	}
+	for (int turn = 0; turn < 3; turn++) {
+		int i = turn == 0 ? 1 : turn == 1 ? 2 : 0;
+
+		hosts_done(h, v, HOST_OK, 10, 1000);
+		pthread_join(t[i], NULL);
+		cr_assert_eq(w[i].r, 0);
+	}
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(w[i].order, want[i], "waiter %d (%.0f units) served in turn %d, want %d",
+			     i, w[i].units, w[i].order, want[i]);
 	cr_assert_eq(h->queued, 0);
 	hosts_free(h);
 }
