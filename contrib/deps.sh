@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzstd-dev
       libarchive-dev libmicrohttpd-dev libssl-dev libcriterion-dev curl jq iproute2
-      hyperfine clang libclang-rt-14-dev openssl)
+      hyperfine clang libclang-rt-14-dev openssl zstd strace time)
 
 # Wanted where the distribution has them (apt-cache knows them): Debian 12's
 # Go 1.19 in /usr/lib/go-1.19, the second toolchain of
