@@ -345,6 +345,7 @@ struct client_dance {
 	int uploaded; /* the toolchain */
 	int deferred; /* re-sent without uploading: another shim had uploaded it */
 	int resent;   /* re-sent because blobs were missing */
+	int all;      /* the next request carries every blob */
 	struct client_blobs missing; /* the blobs the last 409 named */
 };
 
@@ -371,8 +372,8 @@ static int client_provide_toolchain(struct client *c, const char *tool_path, con
 	return r;
 }
 
-/* Acts on a 409: provides the toolchain and/or allows one resend with the
- * blobs it names (d->missing). */
+/* Acts on a 409: provides the toolchain and/or allows a resend with the
+ * blobs it names (d->missing), and one more with every blob. */
 static int client_handle_missing(struct client *c, const struct client_reply *rep,
 				 const char *tool_path, const char *toolchain,
 				 struct client_dance *d, struct err *e)
@@ -381,9 +382,13 @@ static int client_handle_missing(struct client *c, const struct client_reply *re
 
 	if (client_parse_missing(c, rep, &need_toolchain, &d->missing, e) < 0)
 		return -1;
-	/* The resend carries every blob named: a second list means trouble. */
+	/* A resend carries the blobs named; should the dispatcher then lack
+	 * others (no blob store, or it evicted them), the next every blob. */
 	if (d->missing.n && d->resent++)
-		return err_set(e, "dispatcher %s still lacks %zu blob(s) after a resend",
+		d->all = 1;
+	d->missing.all = d->all;
+	if (d->missing.n && d->resent > 2)
+		return err_set(e, "dispatcher %s still lacks %zu blob(s) after every blob was sent",
 			       c->s->dispatcher, d->missing.n);
 	if (!need_toolchain)
 		return 0;

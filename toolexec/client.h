@@ -16,7 +16,7 @@ struct buf;
 struct err;
 struct settings;
 
-#define CLIENT_MAX_ATTEMPTS 3
+#define CLIENT_MAX_ATTEMPTS 4
 
 struct client; /* opaque */
 
@@ -29,11 +29,13 @@ void client_free(struct client *c);
 struct client_blobs {
 	char **blobs;
 	size_t n;
+	int all; /* a second 409 named blobs: send every one */
 };
 
 /* Builds a request body (the caller frees *ret_body): the first request's
- * when missing is NULL, else one with the toolchain's or missing's blobs
- * (n may be 0 after a 409 for the toolchain alone). */
+ * when missing is NULL, else the first request's blobs plus missing's
+ * (n may be 0 after a 409 for the toolchain alone), or every blob when
+ * missing->all. */
 typedef int client_body_fn(void *arg, const struct client_blobs *missing, char **ret_body,
 			   size_t *ret_len, struct err *e);
 

@@ -31,14 +31,16 @@ struct shim_body {
 };
 
 /* The first request carries every input but large export data, which the
- * dispatcher's blob store most likely holds; a resend what it lacked. */
+ * dispatcher's blob store most likely holds; a resend that and what the
+ * dispatcher lacked; a third every input. */
 static int shim_body(void *arg, const struct client_blobs *missing, char **ret_body,
 		     size_t *ret_len, struct err *e)
 {
 	struct shim_body *b = arg;
-	struct job_want want = {.first = !missing};
+	struct job_want want = {0};
 
 	if (missing) {
+		want.all = missing->all;
 		want.blobs = missing->blobs;
 		want.n = missing->n;
 	}

@@ -72,8 +72,10 @@ int job_load_files(struct job *j);
 
 /* Which blobs a request carries. */
 struct job_want {
-	int first;	     /* the first request: every input but large export data */
-	char *const *blobs;  /* otherwise: only these (a 409 answer's list) */
+	int all;	     /* every input */
+	/* Otherwise every input but export data past JOB_INLINE_MAX, and
+	 * these (a 409 answer's list). */
+	char *const *blobs;
 	size_t n;
 };
 

@@ -68,10 +68,8 @@ static int job_file_cmp_blob(const void *a, const void *b)
 
 static int job_wants(const struct job_want *want, const struct job_file *f)
 {
-	if (!want)
+	if (!want || want->all || !f->archive || f->data.len <= JOB_INLINE_MAX)
 		return 1;
-	if (want->first)
-		return !f->archive || f->data.len <= JOB_INLINE_MAX;
 	for (size_t i = 0; i < want->n; i++)
 		if (strcmp(want->blobs[i], f->blob) == 0)
 			return 1;
