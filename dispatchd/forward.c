@@ -389,6 +389,10 @@ int forward_send(struct peer *p, struct forward_job *fj, int *ret_uploaded, stru
 
 	buf_init(&rep.body);
 	*ret_uploaded = 0;
+	/* What another host lacked says nothing about this one. */
+	fj->blob_409s = 0;
+	for (size_t i = 0; i < fj->nfiles; i++)
+		fj->files[i].force = 0;
 	for (;;) {
 		if (forward_body(fj, known, sent, &body, &len, e) < 0) {
 			rc = -1;

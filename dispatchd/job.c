@@ -166,36 +166,67 @@ static int job_find_missing(const struct job *j, struct job_missing *miss)
 	return 0;
 }
 
-/* Keeps the request's blobs in the store, and takes from the store the
- * ones the request left out (miss->blobs, as job_find_missing() found
- * them). A blob the store cannot keep or give only costs a resend. */
-static void job_use_store(struct job *j, const struct job_missing *miss)
+/* The bytes of the blobs the job holds now. */
+static size_t job_blob_bytes(const struct job *j)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->blobs.n; i++)
+		n += j->blobs.items[i].len;
+	return n;
+}
+
+/* Takes from the store the blobs the request left out (miss->blobs, as
+ * job_find_missing() found them), at most JOB_MAX_DECOMPRESSED in all
+ * with the request's own; those it cannot give stay missing. When the
+ * toolchain is missing too, the job cannot run yet: the store is only
+ * asked what it holds, so that the 409 names just what it lacks. */
+static void job_take_stored(struct job *j, struct job_missing *miss)
 {
 	struct blobstore *bs = j->d->blobs;
+	size_t left = JOB_MAX_DECOMPRESSED, w = 0, have = job_blob_bytes(j);
 	struct err e = {0};
 	struct buf data;
 
-	if (!bs)
-		return;
-	for (size_t i = 0; i < j->blobs.n; i++)
-		if (blobstore_put(bs, j->blobs.items[i].hash, j->blobs.items[i].data,
-				  j->blobs.items[i].len, &e) < 0) {
-			log_warn("blob store: %s", err_msg(&e));
-			memset(&e, 0, sizeof(e));
-		}
+	left = have < left ? left - have : 0;
 	buf_init(&data);
 	for (size_t i = 0; i < miss->n; i++) {
-		int r = blobstore_get(bs, miss->blobs[i], JOB_MAX_DECOMPRESSED, &data, &e);
+		int r = 0;
 
-		if (r == 1) {
+		if (miss->toolchain)
+			r = blobstore_has(bs, miss->blobs[i]);
+		else if ((r = blobstore_get(bs, miss->blobs[i], left, &data, &e)) == 1) {
+			left -= data.len;
 			blobs_take(&j->blobs, miss->blobs[i], &data);
 		} else if (r < 0) {
 			log_warn("blob store: %s", err_msg(&e));
 			memset(&e, 0, sizeof(e));
 		}
+		if (r == 1)
+			free(miss->blobs[i]);
+		else
+			miss->blobs[w++] = miss->blobs[i];
 	}
+	miss->n = w;
 	buf_release(&data);
 	blobs_seal(&j->blobs);
+}
+
+/* Keeps the request's blobs that its manifest names in the store; a blob
+ * the store cannot keep only costs a resend. */
+static void job_keep_blobs(const struct job *j)
+{
+	struct err e = {0};
+
+	for (size_t i = 0; i < j->m->nfiles; i++) {
+		const struct blob *b = j->m->files[i].link ? NULL
+							   : blobs_find(&j->blobs, j->m->files[i].blob);
+
+		if (b && blobstore_put(j->d->blobs, b->hash, b->data, b->len, &e) < 0) {
+			log_warn("blob store: %s", err_msg(&e));
+			memset(&e, 0, sizeof(e));
+		}
+	}
 }
 
 /* Writes one file, with -importcfg and -embedcfg pointing into the sandbox;
@@ -825,10 +856,11 @@ int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, ch
 		goto out;
 	}
 	job_find_missing(&j, ret_missing);
-	job_use_store(&j, ret_missing);
-	if (ret_missing->n) {
-		job_missing_release(ret_missing);
-		job_find_missing(&j, ret_missing);
+	if (d->blobs) {
+		/* Takes before it keeps: the request's own blobs must not evict
+		 * the ones it is about to take. */
+		job_take_stored(&j, ret_missing);
+		job_keep_blobs(&j);
 	}
 	if (ret_missing->toolchain || ret_missing->n) {
 		/* A 409 would ask for an upload that would be refused. */
