@@ -8,11 +8,15 @@
  * hashed once, not once per job; with a volunteer that already holds the
  * blob it is then not read at all.
  *
- * A file changed within HASHCACHE_SETTLE_MS of being looked at is not
- * remembered: a rewrite within one tick of the file system's clock could
- * keep its identity (ccache takes the same care). Callers that send a
- * blob re-hash what they read, so a stale entry could only ever name
- * content the receiver verified under that name.
+ * A stale entry would name an older content, which a volunteer holding
+ * that blob would compile: the identity must change whenever the content
+ * does. Every write moves the change time, in nanoseconds on Linux's
+ * local file systems, so a file changed within HASHCACHE_SETTLE_MS of
+ * being looked at is not remembered (a second write within one tick of
+ * the file system's clock could keep its identity; ccache takes the same
+ * care). File systems with coarse times (FAT's 2 s, some network mounts)
+ * are not safe for inputs being edited during a build. A blob that must
+ * travel is re-hashed as it is read, and a mismatch fails the attempt.
  *
  * Thread-safe. At most max entries: adding to a full cache empties it.
  */

@@ -64,21 +64,39 @@ static int chown_one(const char *path, uid_t uid, gid_t gid, struct err *e)
 	return 0;
 }
 
+static uid_t tree_uid;
+static gid_t tree_gid;
+
+static int chown_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw, (void)type;
+	if (st->st_uid != tree_uid && lchown(path, tree_uid, tree_gid) < 0)
+		return errno;
+	return 0;
+}
+
 /* The state directory, its lock and its subdirectories become the user's;
- * toolchains already stored stay root's, and readable. */
+ * toolchains already stored stay root's, and readable. The blob store,
+ * which the daemon writes and prunes, becomes the user's throughout. */
 static int jail_chown_state(const char *dir, uid_t uid, gid_t gid, struct err *e)
 {
 	static const char *const subs[] = {"", "/lock", "/toolchains", "/jobs", "/tmp"};
+	char *blobs = xasprintf("%s/blobs", dir);
+	struct stat st;
+	int r = 0;
 
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+	tree_uid = uid; /* before any thread starts */
+	tree_gid = gid;
+	if (lstat(blobs, &st) == 0 && (r = nftw(blobs, chown_entry, 16, FTW_PHYS)) != 0)
+		err_errno(e, r > 0 ? r : errno, "%s: chown", blobs);
+	free(blobs);
+	for (size_t i = 0; r == 0 && i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char *p = xasprintf("%s%s", dir, subs[i]);
-		int r = chown_one(p, uid, gid, e);
 
+		r = chown_one(p, uid, gid, e);
 		free(p);
-		if (r < 0)
-			return -1;
 	}
-	return 0;
+	return r == 0 ? 0 : -1;
 }
 
 static int jail_setids(const struct passwd *pw, struct err *e)
