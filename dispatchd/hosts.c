@@ -338,8 +338,8 @@ static void hosts_dequeue_locked(struct hosts *h, struct hosts_waiter *w)
 
 /* The waiter that takes the next free slot: the largest job, the oldest of
  * equals. Starting the longest jobs first shortens the build's tail (LPT,
- * longest processing time first); a small job waits at most while the
- * larger ones queued with it start. */
+ * longest processing time first); a small job waits while larger ones,
+ * also those queued after it, start (at most until its deadline). */
 static struct hosts_waiter *hosts_queue_first(const struct hosts *h)
 {
 	struct hosts_waiter *best = h->queue;
@@ -348,6 +348,16 @@ static struct hosts_waiter *hosts_queue_first(const struct hosts *h)
 		if (w->units > best->units)
 			best = w;
 	return best;
+}
+
+/* Waiters that would take a slot before a job of units. */
+static long hosts_ahead_locked(const struct hosts *h, double units)
+{
+	long n = 0;
+
+	for (const struct hosts_waiter *w = h->queue; w; w = w->next)
+		n += w->units >= units;
+	return n;
 }
 
 static void hosts_enqueue_locked(struct hosts *h, struct hosts_waiter *w)
@@ -415,7 +425,8 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 		}
 		if (!queued && nexclude == 0) {
 			if (j->client_may_run &&
-			    hosts_queue_slower(h->queued, later, j->units * h->avg_ms_per_unit,
+			    hosts_queue_slower(hosts_ahead_locked(h, j->units), later,
+					       j->units * h->avg_ms_per_unit,
 					       h->avg_job_ms)) {
 				r = HOSTS_E_BUSY;
 				break;
