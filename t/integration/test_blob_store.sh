@@ -9,6 +9,8 @@
 #  c. Corruption: every blob file in the first volunteer's store is
 #     overwritten behind its back; the next build is still identical, the
 #     store counts the corrupt blobs and never served one.
+#  d. No store: the shim over HTTP to a daemon with --cache-size 0 (its
+#     first request leaves out large export data, then sends everything).
 # GODISTCC_FALLBACK=0 throughout, so every job really ran on a volunteer.
 need_bins
 
@@ -122,4 +124,15 @@ reqs=$(vol "$v2" .job_requests)
 ran=$(vol "$v2" .jobs_completed)
 note "v2 took $reqs job requests for $ran jobs"
 ((reqs > ran + 1)) || fail "v2 took $reqs requests for $ran jobs: no blob was asked for again after its eviction"
+stop_daemon
+
+# --- d. a daemon without a store, the shim over HTTP -------------------------
+DAEMON_TRANSPORT=http start_daemon --cache-size 0
+[[ $(daemon_get /v1/status | jq -c .blob_store) == null ]] || fail "--cache-size 0 still reports a store"
+must_go dist nostore build -a ./...
+assert_same_cache plain nostore
+ran=$(status_field jobs_completed)
+reqs=$(status_field job_requests)
+note "no store: $ran jobs ran on the daemon from $reqs requests"
+((ran >= 60)) || fail "only $ran jobs ran on the daemon without a store"
 stop_daemon
