@@ -143,3 +143,17 @@ int hash_is_valid(const char *s)
 	}
 	return i == HASH_HEX_LEN;
 }
+
+static int hash_nibble(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+int hash_unhex(const char *hex, unsigned char md[HASH_LEN])
+{
+	if (!hash_is_valid(hex))
+		return -1;
+	for (size_t i = 0; i < HASH_LEN; i++)
+		md[i] = (unsigned char)(hash_nibble(hex[2 * i]) << 4 | hash_nibble(hex[2 * i + 1]));
+	return 0;
+}

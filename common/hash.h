@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define HASH_HEX_LEN 64
+#define HASH_LEN (HASH_HEX_LEN / 2) /* bytes of a digest */
 
 struct err;
 
@@ -18,6 +19,8 @@ int hash_file(const char *path, char hex[HASH_HEX_LEN + 1], struct err *e);
 void hash_hex(const unsigned char *md, size_t n, char *hex);
 /* Whether s is exactly 64 lower-case hex digits. */
 int hash_is_valid(const char *s);
+/* Decodes a valid hex digest into md: 0, or -1 when !hash_is_valid(hex). */
+int hash_unhex(const char *hex, unsigned char md[HASH_LEN]);
 
 /* Incremental hashing for streams (uploads). Opaque. */
 struct hash_ctx;

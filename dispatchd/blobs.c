@@ -21,7 +21,8 @@ void blobs_release(struct blobs *b)
 	blobs_init(b);
 }
 
-static void blobs_put(struct blobs *b, const char *hash, const char *data, size_t len)
+/* A new blob named hash, its data still to be set. */
+static struct blob *blobs_append(struct blobs *b, const char *hash)
 {
 	struct blob *bl;
 
@@ -31,9 +32,16 @@ static void blobs_put(struct blobs *b, const char *hash, const char *data, size_
 	}
 	bl = &b->items[b->n++];
 	memcpy(bl->hash, hash, HASH_HEX_LEN + 1);
+	b->sealed = 0;
+	return bl;
+}
+
+static void blobs_put(struct blobs *b, const char *hash, const char *data, size_t len)
+{
+	struct blob *bl = blobs_append(b, hash);
+
 	bl->data = xstrndup(data, len);
 	bl->len = len;
-	b->sealed = 0;
 }
 
 int blobs_add(struct blobs *b, const char *hash, const char *data, size_t len, struct err *e)
@@ -58,16 +66,9 @@ void blobs_add_content(struct blobs *b, const char *data, size_t len,
 
 void blobs_take(struct blobs *b, const char *hash, struct buf *data)
 {
-	struct blob *bl;
+	struct blob *bl = blobs_append(b, hash);
 
-	if (b->n == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 64;
-		b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
-	}
-	bl = &b->items[b->n++];
-	memcpy(bl->hash, hash, HASH_HEX_LEN + 1);
 	bl->data = buf_detach(data, &bl->len);
-	b->sealed = 0;
 }
 
 static int blob_cmp(const void *a, const void *b)

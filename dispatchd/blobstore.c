@@ -17,7 +17,7 @@
 
 #include "banned.h"
 
-#define BS_MD_LEN (HASH_HEX_LEN / 2)
+#define BS_MD_LEN HASH_LEN
 #define BS_FILE_MODE 0644
 #define BS_DIR_MODE 0755
 #define BS_MIN_SLOTS 64
@@ -61,20 +61,6 @@ struct blobstore {
 	uint64_t next_id;
 	struct blobstore_stats st; /* blobs and bytes: WRITING and READY entries */
 };
-
-static int bs_nibble(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-static int bs_decode(const char *hex, unsigned char md[BS_MD_LEN])
-{
-	if (!hash_is_valid(hex))
-		return -1;
-	for (size_t i = 0; i < BS_MD_LEN; i++)
-		md[i] = (unsigned char)(bs_nibble(hex[2 * i]) << 4 | bs_nibble(hex[2 * i + 1]));
-	return 0;
-}
 
 /* dir/ab/abcd... for the blob named hex. Caller frees. */
 static char *bs_path(const struct blobstore *s, const char *hex)
@@ -282,7 +268,7 @@ static void bs_scan_add(struct bs_scan *sc, const char *name, const struct stat 
 		sc->v = xrealloc(sc->v, sc->cap * sizeof(*sc->v));
 	}
 	f = &sc->v[sc->n++];
-	bs_decode(name, f->md);
+	hash_unhex(name, f->md);
 	f->size = (uint64_t)st->st_size;
 	f->mtime = st->st_mtim;
 }
@@ -472,7 +458,7 @@ int blobstore_put(struct blobstore *s, const char *hash, const void *data, size_
 	struct bs_entry *ent, *victims;
 	int r;
 
-	if (bs_decode(hash, md) < 0)
+	if (hash_unhex(hash, md) < 0)
 		return err_set(e, "blob %.80s: name is not a SHA-256 in lower-case hex", hash);
 	if (len > s->st.cap_bytes) /* the cap never changes: no lock needed */
 		return 0;
@@ -594,7 +580,7 @@ int blobstore_get(struct blobstore *s, const char *hash, size_t max, struct buf 
 	int r;
 
 	buf_reset(ret);
-	if (bs_decode(hash, md) < 0)
+	if (hash_unhex(hash, md) < 0)
 		return bs_count(s, 0);
 	pthread_mutex_lock(&s->mu);
 	ent = bs_find_locked(s, md);
@@ -630,7 +616,7 @@ int blobstore_has(struct blobstore *s, const char *hash)
 	struct bs_entry *ent;
 	int r;
 
-	if (bs_decode(hash, md) < 0)
+	if (hash_unhex(hash, md) < 0)
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	ent = bs_find_locked(s, md);

@@ -10,7 +10,7 @@
 
 #include "banned.h"
 
-#define HASHSET_MD_LEN (HASH_HEX_LEN / 2)
+#define HASHSET_MD_LEN HASH_LEN
 
 struct hashset_slot {
 	unsigned char md[HASHSET_MD_LEN];
@@ -57,22 +57,6 @@ void hashset_free(struct hashset *s)
 	free(s);
 }
 
-static int hashset_nibble(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-/* Decodes hex into md; 0, or -1 if hex is not a valid digest. */
-static int hashset_decode(const char *hex, unsigned char md[HASHSET_MD_LEN])
-{
-	if (!hash_is_valid(hex))
-		return -1;
-	for (size_t i = 0; i < HASHSET_MD_LEN; i++)
-		md[i] = (unsigned char)(hashset_nibble(hex[2 * i]) << 4 |
-					hashset_nibble(hex[2 * i + 1]));
-	return 0;
-}
-
 /* The digest is uniform already: its first bytes serve as the hash. */
 static size_t hashset_home(const struct hashset *s, const unsigned char *md)
 {
@@ -117,7 +101,7 @@ int hashset_has(struct hashset *s, const char *hex)
 	unsigned char md[HASHSET_MD_LEN];
 	int r;
 
-	if (hashset_decode(hex, md) < 0)
+	if (hash_unhex(hex, md) < 0)
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	r = s->slots[hashset_probe(s, md)].used;
@@ -130,7 +114,7 @@ void hashset_add(struct hashset *s, const char *hex)
 	unsigned char md[HASHSET_MD_LEN];
 	size_t i;
 
-	if (hashset_decode(hex, md) < 0)
+	if (hash_unhex(hex, md) < 0)
 		return;
 	pthread_mutex_lock(&s->mu);
 	i = hashset_probe(s, md);
@@ -152,7 +136,7 @@ void hashset_remove(struct hashset *s, const char *hex)
 	unsigned char md[HASHSET_MD_LEN];
 	size_t i;
 
-	if (hashset_decode(hex, md) < 0)
+	if (hash_unhex(hex, md) < 0)
 		return;
 	pthread_mutex_lock(&s->mu);
 	i = hashset_probe(s, md);

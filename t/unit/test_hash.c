@@ -108,3 +108,18 @@ Test(hash, is_valid)
 	cr_assert_not(
 	    hash_is_valid("../7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
 }
+
+Test(hash, unhex_round_trips_and_refuses_what_is_not_a_digest)
+{
+	unsigned char md[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1];
+
+	cr_assert_eq(hash_unhex(SHA256_ABC, md), 0);
+	cr_assert_eq(md[0], 0xba);
+	cr_assert_eq(md[HASH_LEN - 1], 0xad);
+	hash_hex(md, HASH_LEN, hex);
+	cr_assert_str_eq(hex, SHA256_ABC);
+	cr_assert_eq(hash_unhex(SHA256_ABC + 1, md), -1);
+	cr_assert_eq(
+	    hash_unhex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", md), -1);
+}
