@@ -205,8 +205,8 @@ void forward_job_free(struct forward_job *fj)
 }
 
 /* The request body for p: the manifest and each distinct blob that p is
- * not known to hold or said it lacks, which p is then taken to hold;
- * sent[i] says whether file i's blob went along. */
+ * not known to hold (known NULL: every blob) or said it lacks, which p is
+ * then taken to hold; sent[i] says whether file i's blob went along. */
 static int forward_body(struct forward_job *fj, struct hashset *known, char *sent,
 			char **ret_body, size_t *ret_len, struct err *e)
 {
@@ -223,7 +223,7 @@ static int forward_body(struct forward_job *fj, struct hashset *known, char *sen
 		struct forward_file *f = &fj->files[i];
 		char name[sizeof(ENTRY_BLOB_PREFIX) + HASH_HEX_LEN];
 
-		if (f->dup || (!f->force && hashset_has(known, f->blob)))
+		if (f->dup || (!f->force && known && hashset_has(known, f->blob)))
 			continue;
 		if (forward_load(f, e) < 0)
 			goto out;
@@ -242,7 +242,7 @@ static int forward_body(struct forward_job *fj, struct hashset *known, char *sen
 	free(*ret_body);
 	*ret_body = body;
 	*ret_len = len;
-	for (size_t i = 0; i < fj->nfiles; i++)
+	for (size_t i = 0; known && i < fj->nfiles; i++)
 		if (sent[i])
 			hashset_add(known, fj->files[i].blob);
 	r = 0;
@@ -254,7 +254,7 @@ out:
 /* After a failed request: what it carried may not have arrived. */
 static void forward_forget(struct forward_job *fj, struct hashset *known, const char *sent)
 {
-	for (size_t i = 0; i < fj->nfiles; i++)
+	for (size_t i = 0; known && i < fj->nfiles; i++)
 		if (sent[i])
 			hashset_remove(known, fj->files[i].blob);
 }
@@ -288,7 +288,8 @@ static int forward_missing(struct forward_job *fj, struct hashset *known, const 
 			break;
 		}
 		fj->files[i].force = 1;
-		hashset_remove(known, h);
+		if (known)
+			hashset_remove(known, h);
 	}
 	if (json_array_size(blobs) > 0)
 		fj->blob_409s++;

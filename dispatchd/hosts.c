@@ -537,6 +537,7 @@ static void hosts_take_status_locked(struct host *host, json_t *st, long now)
 	host->slots = hosts_json_long(st, "slots", 0, 4096, 0);
 	host->peak = hosts_json_long(st, "peak_running", 0, 1L << 30, host->peak);
 	host->accepting = json_is_boolean(acc) ? json_is_true(acc) : 1;
+	peer_set_keeps_blobs(host->peer, json_is_object(json_object_get(st, "blob_store")));
 	if (name && name[0])
 		host_set_name(host, name);
 	json_array_foreach(tcs, i, v) {

@@ -25,6 +25,7 @@
 struct peer {
 	char *url;
 	struct hashset *blobs;
+	int keeps_blobs; /* __atomic: its status reports a blob store */
 	pthread_mutex_t mu;
 	size_t nidle;
 	CURL *idle[PEER_IDLE_MAX];
@@ -56,6 +57,7 @@ struct peer *peer_new(const char *url)
 
 	p->url = xstrdup(url);
 	p->blobs = hashset_new(PEER_BLOBS_MAX);
+	p->keeps_blobs = 1; /* until its status says otherwise */
 	pthread_mutex_init(&p->mu, NULL);
 	return p;
 }
@@ -79,7 +81,12 @@ const char *peer_url(const struct peer *p)
 
 struct hashset *peer_blobs(struct peer *p)
 {
-	return p->blobs;
+	return __atomic_load_n(&p->keeps_blobs, __ATOMIC_RELAXED) ? p->blobs : NULL;
+}
+
+void peer_set_keeps_blobs(struct peer *p, int keeps)
+{
+	__atomic_store_n(&p->keeps_blobs, keeps, __ATOMIC_RELAXED);
 }
 
 static CURL *peer_take(struct peer *p)

@@ -40,8 +40,11 @@ int peer_global_init(const struct auth_key *key, const char *ca_file, struct err
 struct peer *peer_new(const char *url);
 void peer_free(struct peer *p);
 const char *peer_url(const struct peer *p);
-/* The blobs this daemon sent p, which p is taken to hold (forward.h). */
+/* The blobs this daemon sent p, which p is taken to hold (forward.h);
+ * NULL while p keeps none (its status reports no blob store: --cache-size
+ * 0, or a daemon older than the store), so that every job carries all. */
 struct hashset *peer_blobs(struct peer *p);
+void peer_set_keeps_blobs(struct peer *p, int keeps);
 
 struct peer_call {
 	const char *method; /* "GET", "POST" or "PUT" */

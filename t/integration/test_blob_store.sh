@@ -11,6 +11,8 @@
 #     store counts the corrupt blobs and never served one.
 #  d. No store: the shim over HTTP to a daemon with --cache-size 0 (its
 #     first request leaves out large export data, then sends everything).
+#  e. A volunteer without a store: its status says so, and the dispatcher
+#     sends every job with all its blobs at once instead of being asked.
 # GODISTCC_FALLBACK=0 throughout, so every job really ran on a volunteer.
 need_bins
 
@@ -135,4 +137,19 @@ ran=$(status_field jobs_completed)
 reqs=$(status_field job_requests)
 note "no store: $ran jobs ran on the daemon from $reqs requests"
 ((ran >= 60)) || fail "only $ran jobs ran on the daemon without a store"
+stop_daemon
+
+# --- e. a volunteer without a store -----------------------------------------
+start_volunteer v3 --cache-size 0
+v3=$VOL_URL
+DAEMON_SLOTS=0 start_daemon --peer "$v3"
+must_go dist storeless build -a ./...
+assert_same_cache plain storeless
+reqs=$(vol "$v3" .job_requests)
+ran=$(vol "$v3" .jobs_completed)
+note "v3 (no store) took $reqs job requests for $ran jobs"
+((ran >= 60)) || fail "only $ran jobs ran on v3"
+# A few jobs race for the toolchain's upload (each gets a 409 for it); no
+# job should be asked for its blobs.
+((reqs <= ran + 10)) || fail "v3 took $reqs requests for $ran jobs: blobs were left out for a volunteer without a store"
 stop_daemon
