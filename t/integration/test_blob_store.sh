@@ -55,6 +55,19 @@ vol() {
 		fail "$1/v1/status has no $2"
 }
 
+# through_volunteer NAME BUILD [volunteer options]: a volunteer NAME and a
+# dispatcher (no slots of its own) that sends it every job; then the build
+# BUILD of the module, which must be identical to the plain one. Sets
+# VOL_URL; the dispatcher stays up.
+through_volunteer() {
+	local name=$1 build=$2
+	shift 2
+	start_volunteer "$name" "$@"
+	DAEMON_SLOTS=0 start_daemon --peer "$VOL_URL"
+	must_go dist "$build" build -a ./...
+	assert_same_cache plain "$build"
+}
+
 # disk_bytes DIR: the bytes of the blob files under DIR.
 disk_bytes() {
 	find "$1" -type f -name '????????????????????????????????????????????????????????????????' \
@@ -109,11 +122,8 @@ note "v1 found $corrupt corrupt blobs and the build is identical"
 stop_daemon
 
 # --- b. eviction -------------------------------------------------------------
-start_volunteer v2 --cache-size 1
+through_volunteer v2 evict --cache-size 1
 v2=$VOL_URL
-DAEMON_SLOTS=0 start_daemon --peer "$v2"
-must_go dist evict build -a ./...
-assert_same_cache plain evict
 cap=$(vol "$v2" .blob_store.cap_bytes)
 bytes=$(vol "$v2" .blob_store.bytes)
 evicted=$(vol "$v2" .blob_store.evicted)
@@ -140,11 +150,8 @@ note "no store: $ran jobs ran on the daemon from $reqs requests"
 stop_daemon
 
 # --- e. a volunteer without a store -----------------------------------------
-start_volunteer v3 --cache-size 0
+through_volunteer v3 storeless --cache-size 0
 v3=$VOL_URL
-DAEMON_SLOTS=0 start_daemon --peer "$v3"
-must_go dist storeless build -a ./...
-assert_same_cache plain storeless
 reqs=$(vol "$v3" .job_requests)
 ran=$(vol "$v3" .jobs_completed)
 note "v3 (no store) took $reqs job requests for $ran jobs"
