@@ -19,9 +19,12 @@
 
 static void answer_limits(size_t noutputs, struct bundle_limits *lim)
 {
-	lim->max_entries = ANSWER_MAX_EXTRA_ENTRIES + noutputs;
-	lim->max_entry_size = OUTPUT_MAX_BYTES;
-	lim->max_total = (size_t)OUTPUT_MAX_BYTES + 2 * (size_t)STREAM_MAX_BYTES + RESULT_MAX_BYTES;
+	/* Every field: the cap names are printed when a hostile answer passes a cap. */
+	*lim = (struct bundle_limits){
+	    .max_entries = ANSWER_MAX_EXTRA_ENTRIES + noutputs,
+	    .max_entry_size = OUTPUT_MAX_BYTES,
+	    .max_total = (size_t)OUTPUT_MAX_BYTES + 2 * (size_t)STREAM_MAX_BYTES + RESULT_MAX_BYTES,
+	};
 }
 
 size_t answer_max_bytes(size_t noutputs)
