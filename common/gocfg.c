@@ -48,6 +48,7 @@ enum cfg_kind {
  * line, so that a rewrite can keep every other byte. */
 struct cfg_line {
 	enum cfg_kind kind;
+	size_t name_off, name_len; /* the part before '=' */
 	size_t file_off, file_len;
 };
 
@@ -95,6 +96,8 @@ static enum cfg_kind cfg_parse_args(const char *s, size_t args, size_t end, stru
 		;
 	if (eq == end || eq == args || eq + 1 == end)
 		return CFG_BAD;
+	ret->name_off = args;
+	ret->name_len = eq - args;
 	ret->file_off = eq + 1;
 	ret->file_len = end - eq - 1;
 	return ret->kind;
@@ -106,7 +109,7 @@ static void cfg_parse_line(const char *s, size_t len, struct cfg_line *ret)
 {
 	size_t start = 0, end = len, verb_end;
 
-	ret->file_off = ret->file_len = 0;
+	ret->name_off = ret->name_len = ret->file_off = ret->file_len = 0;
 	cfg_trim(s, &start, &end);
 	ret->kind = CFG_SKIP;
 	if (start == end || s[start] == '#')
@@ -145,7 +148,9 @@ static int cfg_line_error(size_t lineno, const char *line, size_t len, enum cfg_
 		       (int)(len > 120 ? 120 : len), line);
 }
 
-int gocfg_importcfg_files(const char *text, size_t len, struct gocfg_paths *ret, struct err *e)
+/* The file (or, with names, the package path) of each packagefile line. */
+static int cfg_packagefiles(const char *text, size_t len, int names, struct gocfg_paths *ret,
+			    struct err *e)
 {
 	struct gocfg_paths p = {0, NULL};
 	size_t off = 0, lineno = 0, n;
@@ -161,7 +166,8 @@ int gocfg_importcfg_files(const char *text, size_t len, struct gocfg_paths *ret,
 			goto out;
 		}
 		if (cl.kind == CFG_PACKAGEFILE)
-			paths_add(&p, line + cl.file_off, cl.file_len);
+			paths_add(&p, line + (names ? cl.name_off : cl.file_off),
+				  names ? cl.name_len : cl.file_len);
 	}
 	*ret = p;
 	p.paths = NULL; /* caller owns them now */
@@ -169,6 +175,16 @@ int gocfg_importcfg_files(const char *text, size_t len, struct gocfg_paths *ret,
 out:
 	gocfg_paths_release(&p);
 	return r;
+}
+
+int gocfg_importcfg_files(const char *text, size_t len, struct gocfg_paths *ret, struct err *e)
+{
+	return cfg_packagefiles(text, len, 0, ret, e);
+}
+
+int gocfg_importcfg_packages(const char *text, size_t len, struct gocfg_paths *ret, struct err *e)
+{
+	return cfg_packagefiles(text, len, 1, ret, e);
 }
 
 int gocfg_importcfg_rewrite(const char *text, size_t len, const char *prefix, struct buf *out,

@@ -24,6 +24,8 @@ int gocfg_paths_contains(const struct gocfg_paths *p, const char *path);
 /* The files an importcfg names in its packagefile lines, in order.
  * Syntax errors fail as compile's own parser would. */
 int gocfg_importcfg_files(const char *text, size_t len, struct gocfg_paths *ret, struct err *e);
+/* The package paths of those lines, in the same order (what the job imports). */
+int gocfg_importcfg_packages(const char *text, size_t len, struct gocfg_paths *ret, struct err *e);
 /* The files an embedcfg's "Files" object names (values, in document order). */
 int gocfg_embedcfg_files(const char *text, size_t len, struct gocfg_paths *ret, struct err *e);
 

@@ -5,7 +5,8 @@
  * Every input is read both ways. A file that lists must rewrite (the
  * rewrite passes directives it does not know, the listing refuses them),
  * and the rewrite must keep its meaning: read again, it names the same
- * files, absolute ones under the prefix.
+ * files, absolute ones under the prefix. The package paths an importcfg
+ * lists match its files one for one, and survive the rewrite.
  */
 #include "fuzz.h"
 
@@ -49,9 +50,37 @@ static void check(const char *text, size_t len, files_fn *files, rewrite_fn *rew
 	buf_release(&out);
 }
 
+/* The package paths of an importcfg (the dispatcher's build graph): one per
+ * file listed, never empty, and a rewrite keeps them. */
+static void check_packages(const char *text, size_t len)
+{
+	struct gocfg_paths files = {0}, pkgs = {0}, again = {0};
+	struct buf out;
+	int fr = gocfg_importcfg_files(text, len, &files, NULL);
+	int pr = gocfg_importcfg_packages(text, len, &pkgs, NULL);
+
+	buf_init(&out);
+	FUZZ_ASSERT((fr < 0) == (pr < 0));
+	if (pr == 0) {
+		FUZZ_ASSERT(pkgs.n == files.n);
+		for (size_t i = 0; i < pkgs.n; i++)
+			FUZZ_ASSERT(pkgs.paths[i][0] != '\0');
+		FUZZ_ASSERT(gocfg_importcfg_rewrite(text, len, PREFIX, &out, NULL) == 0);
+		FUZZ_ASSERT(gocfg_importcfg_packages(out.data, out.len, &again, NULL) == 0);
+		FUZZ_ASSERT(again.n == pkgs.n);
+		for (size_t i = 0; i < pkgs.n; i++)
+			FUZZ_ASSERT(strcmp(again.paths[i], pkgs.paths[i]) == 0);
+	}
+	gocfg_paths_release(&files);
+	gocfg_paths_release(&pkgs);
+	gocfg_paths_release(&again);
+	buf_release(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check((const char *)data, size, gocfg_importcfg_files, gocfg_importcfg_rewrite);
+	check_packages((const char *)data, size);
 	check((const char *)data, size, gocfg_embedcfg_files, gocfg_embedcfg_rewrite);
 	return 0;
 }

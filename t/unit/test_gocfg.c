@@ -46,6 +46,21 @@ Test(gocfg, importcfg_files)
 	gocfg_paths_release(NULL);
 }
 
+/* The package paths, for the dispatcher's picture of the build graph. */
+Test(gocfg, importcfg_packages)
+{
+	static const char *const want[] = {"embed", "fmt", "rel", "runtime"};
+	struct gocfg_paths p = {0, NULL};
+	struct err e = {0};
+
+	cr_assert_eq(gocfg_importcfg_packages(importcfg, strlen(importcfg), &p, &e), 0, "%s",
+		     err_msg(&e));
+	check_paths(&p, want, 4);
+	gocfg_paths_release(&p);
+	cr_assert_lt(gocfg_importcfg_packages("packagefile =x\n", 15, &p, &e), 0);
+	cr_assert_eq(p.n, 0);
+}
+
 Test(gocfg, importcfg_empty)
 {
 	struct gocfg_paths p = {0, NULL};
