@@ -17,8 +17,10 @@
 
 #include "banned.h"
 
-#define LOCALSLOTS_SLEEP_MIN_NS 1000000L  /* 1 ms */
-#define LOCALSLOTS_SLEEP_MAX_NS 20000000L /* 20 ms */
+#define LOCALSLOTS_SLEEP_MIN_NS 1000000L /* 1 ms */
+#define LOCALSLOTS_SLEEP_MAX_NS 5000000L /* 5 ms */
+/* The waiting line's lock file, next to the slots "0" .. "N-1". */
+#define LOCALSLOTS_LINE "line"
 
 char *localslots_default_dir(void)
 {
@@ -32,8 +34,8 @@ char *localslots_default_dir(void)
 	return dir;
 }
 
-/* Opens lock file i of dir, creating it (and dir) when missing. */
-static int localslots_open(const char *dir, long i, int flags, struct err *e)
+/* Opens lock file name of dir, creating it (and dir) when missing. */
+static int localslots_open_name(const char *dir, const char *name, int flags, struct err *e)
 {
 	char path[4096];
 	int oflags = O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY;
@@ -41,7 +43,7 @@ static int localslots_open(const char *dir, long i, int flags, struct err *e)
 
 	if (flags & LOCALSLOTS_CLOEXEC)
 		oflags |= O_CLOEXEC;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%ld", dir, i) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return err_set(e, "%s: local slots directory name too long", dir);
 	fd = open(path, oflags, 0600);
 	if (fd < 0 && errno == ENOENT) {
@@ -53,6 +55,15 @@ static int localslots_open(const char *dir, long i, int flags, struct err *e)
 	if (fd < 0)
 		return err_errno(e, errno, "%s: cannot open local slot", path);
 	return fd;
+}
+
+/* Opens slot i's lock file. */
+static int localslots_open(const char *dir, long i, int flags, struct err *e)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%ld", i);
+	return localslots_open_name(dir, name, flags, e);
 }
 
 /* 0: fd now holds slot i; LOCALSLOTS_BUSY: someone else does. */
@@ -97,11 +108,35 @@ int localslots_try(const char *dir, long n, int *ret_fd, struct err *e)
 	return localslots_try_flags(dir, n, 0, ret_fd, e);
 }
 
-int localslots_acquire(const char *dir, long n, int *ret_fd, struct err *e)
+/* flock with EINTR retried. */
+static int localslots_flock(int fd, int op)
 {
-	long sleep_ns = LOCALSLOTS_SLEEP_MIN_NS;
 	int r;
 
+	while ((r = flock(fd, op)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/* Waits for one of the n slots as the first in line. With one slot the
+ * kernel hands it over as it is freed; with more, no call waits for "any
+ * of n", so the first in line polls, and alone. */
+static int localslots_wait_first(const char *dir, long n, int *ret_fd, struct err *e)
+{
+	long sleep_ns = LOCALSLOTS_SLEEP_MIN_NS;
+	int r, fd;
+
+	if (n == 1) {
+		if ((fd = localslots_open(dir, 0, 0, e)) < 0)
+			return fd;
+		if (localslots_flock(fd, LOCK_EX) < 0) {
+			r = err_errno(e, errno, "%s/0: cannot lock local slot", dir);
+			close(fd);
+			return r;
+		}
+		*ret_fd = fd;
+		return 0;
+	}
 	while ((r = localslots_try(dir, n, ret_fd, e)) == LOCALSLOTS_BUSY) {
 		struct timespec ts = {0, sleep_ns};
 
@@ -111,6 +146,36 @@ int localslots_acquire(const char *dir, long n, int *ret_fd, struct err *e)
 			sleep_ns = LOCALSLOTS_SLEEP_MAX_NS;
 	}
 	return r;
+}
+
+int localslots_acquire(const char *dir, long n, int *ret_fd, struct err *e)
+{
+	int line, r;
+
+	if (n < 1 || n > LOCALSLOTS_MAX)
+		return err_set(e, "%s: %ld local slots: must be 1 to %d", dir, n, LOCALSLOTS_MAX);
+	if ((line = localslots_open_name(dir, LOCALSLOTS_LINE, LOCALSLOTS_CLOEXEC, e)) < 0)
+		return line;
+	if (localslots_flock(line, LOCK_EX) < 0) {
+		r = err_errno(e, errno, "%s/%s: cannot wait in line", dir, LOCALSLOTS_LINE);
+		close(line);
+		return r;
+	}
+	r = localslots_wait_first(dir, n, ret_fd, e);
+	close(line); /* the next in line moves up */
+	return r;
+}
+
+int localslots_line_waiting(const char *dir)
+{
+	int line = localslots_open_name(dir, LOCALSLOTS_LINE, LOCALSLOTS_CLOEXEC, NULL);
+	int waiting;
+
+	if (line < 0)
+		return 0;
+	waiting = localslots_flock(line, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(line);
+	return waiting;
 }
 
 long localslots_cpu_count(void)

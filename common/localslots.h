@@ -18,8 +18,16 @@
  * Every process sharing a directory should use the same N: a process
  * limited to N looks at files 0 .. N-1 only.
  *
- * Waiting is polling (flock cannot wait for "any of N"), so there is no
- * queue and no fairness: a waiter that is lucky gets the next free slot.
+ * Waiting is a line: localslots_acquire() holds the lock file "line"
+ * while it waits, so that waiters take turns (in the order the kernel
+ * wakes flock's waiters), and the first in line waits for a slot: in
+ * flock when N is 1, else polling (flock cannot wait for "any of N").
+ * dispatchd's local jobs do not line up: they take a slot only while
+ * nobody waits in line (localslots_line_waiting()), so that a tool only
+ * this host can run (a link, local asm, a fallback) is not held up for
+ * the length of a stream of compiles that could have run anywhere. Before
+ * the line, a short asm job polled for up to 20 ms between tries and lost
+ * the slot to the next queued compile, for seconds.
  */
 struct err;
 
@@ -60,13 +68,15 @@ int localslots_try(const char *dir, long n, int *ret_fd, struct err *e);
 int localslots_try_flags(const char *dir, long n, int flags, int *ret_fd, struct err *e);
 
 /*
- * Waits until a slot is free and takes it: localslots_try() again and
- * again, sleeping 1 ms at first and up to 20 ms between tries, so a waiter
- * notices any slot freeing within about 20 ms. No time limit: slots are
- * held by running tools, which end. 0 and *ret_fd as for localslots_try();
- * a negative code with e set on error (never LOCALSLOTS_BUSY).
+ * Waits in line until a slot is free and takes it (above); the first in
+ * line notices a slot freeing at once when n is 1, else within 5 ms. No
+ * time limit: slots are held by running tools, which end. 0 and *ret_fd
+ * as for localslots_try(); a negative code with e set on error (never
+ * LOCALSLOTS_BUSY).
  */
 int localslots_acquire(const char *dir, long n, int *ret_fd, struct err *e);
+/* Whether a process waits in localslots_acquire() for a slot of dir. */
+int localslots_line_waiting(const char *dir);
 
 /* How many CPUs this process may run on (sched_getaffinity), at least 1. */
 long localslots_cpu_count(void);

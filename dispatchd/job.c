@@ -549,26 +549,28 @@ static int job_cancelled(const struct dispatchd *d)
 }
 
 /* A local job's tool runs on the client's CPUs: it waits for one of the
- * user's local slots, shared with the shims' own local work. *ret_fd
- * holds it (-1: none taken, the pool is off or unusable). */
+ * user's local slots, shared with the shims' own local work, which goes
+ * first: while a shim waits in line (localslots.h) the job does not take
+ * a slot. *ret_fd holds it (-1: none taken, the pool is off or unusable). */
 static int job_take_local_slot(struct job *j, int *ret_fd, struct err *e)
 {
 	const struct dispatchd *d = j->d;
 	useconds_t pause = 1000;
 	struct err le = {0};
-	int r;
+	int r = 0;
 
 	*ret_fd = -1;
 	if (!j->local || !d->local_slots_dir || d->local_slots <= 0)
 		return 0;
-	while ((r = localslots_try_flags(d->local_slots_dir, d->local_slots, LOCALSLOTS_CLOEXEC,
+	while (localslots_line_waiting(d->local_slots_dir) ||
+	       (r = localslots_try_flags(d->local_slots_dir, d->local_slots, LOCALSLOTS_CLOEXEC,
 					 ret_fd, &le)) == LOCALSLOTS_BUSY) {
 		if (job_cancelled(d)) {
 			err_set(e, "the daemon is shutting down");
 			return JOB_E_SHUTTING_DOWN;
 		}
 		usleep(pause);
-		pause = pause < 20000 ? 2 * pause : 20000;
+		pause = pause < 5000 ? 2 * pause : 5000;
 	}
 	if (r < 0) { /* the pool is the user's business: run anyway */
 		log_warn("local slots: %s", err_msg(&le));

@@ -153,6 +153,94 @@ Test(localslots, acquire_waits_until_a_slot_is_freed)
 	close(a);
 }
 
+/* A child that waits in localslots_acquire() for one of n slots, writes to
+ * *ret_pipe once it has one, and holds it until it reads a byte. held: the
+ * parent's slot, whose copy the child must not keep. */
+static pid_t line_waiter(long n, int held, int *ret_pipe, int *ret_go)
+{
+	int p[2], g[2], fd;
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(pipe(g), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		close(g[1]);
+		close(held);
+		if (localslots_acquire(slots, n, &fd, NULL) != 0 || write(p[1], "x", 1) != 1)
+			_exit(1);
+		_exit(read(g[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(p[1]);
+	close(g[0]);
+	*ret_pipe = p[0];
+	*ret_go = g[1];
+	return pid;
+}
+
+static int line_seen_within(int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		if (localslots_line_waiting(slots))
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* A waiter stands in line, visibly (dispatchd's local jobs yield to it),
+ * and with one slot is handed it as soon as it is freed. */
+Test(localslots, waiter_stands_in_line_and_gets_the_freed_slot)
+{
+	int a = take(1), got, go, status;
+	pid_t pid = line_waiter(1, a, &got, &go);
+	struct timespec t0, t1;
+
+	cr_assert(line_seen_within(2000), "nobody seen waiting in line");
+	cr_assert(!readable_within(got, 100), "the waiter took a held slot");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	close(a);
+	cr_assert(readable_within(got, 2000), "the waiter did not get the freed slot");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 500);
+	cr_assert(!localslots_line_waiting(slots), "the line is still taken after the handover");
+	cr_assert(try_busy(1), "the slot is free while the waiter holds it");
+	cr_assert_eq(write(go, "x", 1), 1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert(!try_busy(1));
+	close(got);
+	close(go);
+}
+
+/* Two in line for the one slot: each gets it in turn, never both at once. */
+Test(localslots, waiters_take_turns)
+{
+	int a = take(1), got[2], go[2], status, first, second;
+	pid_t pid[2];
+
+	for (int i = 0; i < 2; i++)
+		pid[i] = line_waiter(1, a, &got[i], &go[i]);
+	cr_assert(line_seen_within(2000));
+	usleep(50000); /* both in line */
+	close(a);
+	first = readable_within(got[0], 2000) ? 0 : 1;
+	second = 1 - first;
+	cr_assert(readable_within(got[first], 2000), "no waiter got the freed slot");
+	cr_assert(!readable_within(got[second], 100), "both waiters hold the one slot");
+	cr_assert(localslots_line_waiting(slots), "the second waiter is not in line");
+	cr_assert_eq(write(go[first], "x", 1), 1);
+	cr_assert(readable_within(got[second], 2000), "the second waiter never got the slot");
+	cr_assert_eq(write(go[second], "x", 1), 1);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(waitpid(pid[i], &status, 0), pid[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(got[i]);
+		close(go[i]);
+	}
+}
+
 /* A child that takes the one slot, says so, and then runs argv (or waits). */
 static pid_t holder(int flags, char *const *argv)
 {
