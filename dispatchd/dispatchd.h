@@ -13,6 +13,7 @@ struct auth_key;
 struct auth_nonces;
 struct blobstore;
 struct hashcache;
+struct critpath;
 struct hosts;
 struct jail;
 struct janitor;
@@ -34,6 +35,9 @@ struct dispatchd {
 	/* Hashes of the client files this daemon reads to forward jobs, by
 	 * file identity (hashcache.h). */
 	struct hashcache *hashes;
+	/* The build graph learnt from the jobs it dispatched, which ranks
+	 * the jobs waiting for a slot (critpath.h). */
+	struct critpath *critpath;
 	struct janitor *janitor; /* removes finished sandboxes */
 	struct jail *jail;	 /* what tools may do (jail.h); NULL: no limits */
 	/* The cluster this daemon dispatches to: itself, its --peer

@@ -53,7 +53,7 @@ struct host {
 
 struct hosts_waiter {
 	struct hosts_waiter *next;
-	double units; /* the job's work estimate */
+	double rank; /* the job's rank (critpath.h) */
 };
 
 struct hosts {
@@ -336,27 +336,38 @@ static void hosts_dequeue_locked(struct hosts *h, struct hosts_waiter *w)
 	pthread_cond_broadcast(&h->cond);
 }
 
-/* The waiter that takes the next free slot: the largest job, the oldest of
- * equals. Starting the longest jobs first shortens the build's tail (LPT,
- * longest processing time first); a small job waits while larger ones,
- * also those queued after it, start (at most until its deadline). */
+/* The waiter that takes the next free slot: the highest rank, the oldest
+ * of equals. Starting the job the most work waits on first shortens the
+ * build (critical-path list scheduling); a job nothing waits on waits
+ * while those, also ones queued after it, start (at most until its
+ * deadline). Ranking by the job's own size alone (LPT, what a first
+ * build gets, hosts_rank()) starts big leaves such as go/types before the
+ * small packages of the chain to net/http. */
 static struct hosts_waiter *hosts_queue_first(const struct hosts *h)
 {
 	struct hosts_waiter *best = h->queue;
 
 	for (struct hosts_waiter *w = h->queue; w; w = w->next)
-		if (w->units > best->units)
+		if (w->rank > best->rank)
 			best = w;
 	return best;
 }
 
-/* Waiters that would take a slot before a job of units. */
-static long hosts_ahead_locked(const struct hosts *h, double units)
+/* A job's place in the queue: its rank, or for a package the build graph
+ * does not know yet (a first build) its own expected run time, so that
+ * the largest job goes first where nothing better is known. */
+static double hosts_rank(const struct hosts *h, const struct hosts_job *j)
+{
+	return j->rank > 0 ? j->rank : j->units * h->avg_ms_per_unit;
+}
+
+/* Waiters that would take a slot before a job of rank. */
+static long hosts_ahead_locked(const struct hosts *h, double rank)
 {
 	long n = 0;
 
 	for (const struct hosts_waiter *w = h->queue; w; w = w->next)
-		n += w->units >= units;
+		n += w->rank >= rank;
 	return n;
 }
 
@@ -425,13 +436,13 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 		}
 		if (!queued && nexclude == 0) {
 			if (j->client_may_run &&
-			    hosts_queue_slower(hosts_ahead_locked(h, j->units), later,
+			    hosts_queue_slower(hosts_ahead_locked(h, hosts_rank(h, j)), later,
 					       j->units * h->avg_ms_per_unit,
 					       h->avg_job_ms)) {
 				r = HOSTS_E_BUSY;
 				break;
 			}
-			me.units = j->units;
+			me.rank = hosts_rank(h, j);
 			hosts_enqueue_locked(h, &me);
 			queued = 1;
 		}

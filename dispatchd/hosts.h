@@ -22,8 +22,10 @@
  * average over its recent jobs, as icecream's "fastest" policy), plus a
  * toolchain upload when it lacks the job's toolchain, with the busier
  * host losing ties. A job never waits while a slot it may use is free.
- * When every slot is taken the job queues (the largest job, by its work
- * estimate, takes the next free slot; the oldest of equals), or,
+ * When every slot is taken the job queues (the job of the highest rank,
+ * critpath.h, takes the next free slot: the one the most work waits on; a
+ * job of a package the graph does not know ranks by its own expected run
+ * time; the oldest of equals goes first), or,
  * when its client may run it and the queue would take longer than the job
  * itself, the dispatcher answers "busy" and the client runs it. A host
  * whose job failed backs off (1 s, doubling to 30 s) and is tried again
@@ -75,6 +77,7 @@ void hosts_stop(struct hosts *h);
 struct hosts_job {
 	const char *toolchain; /* sha256 hex */
 	double units;	       /* work estimate (bytes of source, plus a base) */
+	double rank;	       /* work waiting on it, ms (critpath.h); 0: unknown */
 	int client_may_run;    /* "busy" is an acceptable answer */
 	long deadline_ms;      /* CLOCK_MONOTONIC ms; give up waiting then */
 };

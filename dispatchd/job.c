@@ -16,6 +16,7 @@
 #include "blobstore.h"
 #include "buf.h"
 #include "bundle.h"
+#include "critpath.h"
 #include "dispatchd.h"
 #include "err.h"
 #include "forward.h"
@@ -621,11 +622,18 @@ static void job_count(const struct job *j, int r)
 /* The part of a job's cost that does not grow with its source. */
 #define JOB_UNITS_BASE 20000.0
 
+/* The job's importcfg, or NULL without one. */
+static const struct blob *job_importcfg(const struct job *j)
+{
+	const struct manifest_file *f = j->ja.importcfg ? manifest_find(j->m, j->ja.importcfg) : NULL;
+
+	return f ? blobs_find(&j->blobs, f->blob) : NULL;
+}
+
 /* The import archives the job's importcfg names (empty without one). */
 static void job_archives(const struct job *j, struct gocfg_paths *ret)
 {
-	const struct manifest_file *f = j->ja.importcfg ? manifest_find(j->m, j->ja.importcfg) : NULL;
-	const struct blob *b = f ? blobs_find(&j->blobs, f->blob) : NULL;
+	const struct blob *b = job_importcfg(j);
 	struct err e = {0};
 
 	memset(ret, 0, sizeof(*ret));
@@ -763,6 +771,23 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 	return 0;
 }
 
+/* Teaches the build graph (critpath.h) what a compile that succeeded
+ * imports and how long it ran. */
+static void job_learn(const struct job *j)
+{
+	const struct blob *b = job_importcfg(j);
+	struct gocfg_paths imports = {0, NULL};
+	const char *pkg = job_package(j);
+
+	if (j->m->tool != GOARGS_COMPILE || j->run.exit_code != 0 || j->run.signal != 0 ||
+	    strcmp(pkg, "?") == 0)
+		return;
+	if (b && gocfg_importcfg_packages(b->data, b->len, &imports, NULL) < 0)
+		return;
+	critpath_learn(j->d->critpath, j->m->toolchain, pkg, &imports, j->duration_ms);
+	gocfg_paths_release(&imports);
+}
+
 /* Runs the job on the host the cluster chooses, trying others when a
  * volunteer fails it. */
 static int job_dispatch(struct job *j, struct err *e)
@@ -780,11 +805,16 @@ static int job_dispatch(struct job *j, struct err *e)
 
 	job_archives(j, &archives);
 	hj.units = job_units(j, &archives);
+	hj.rank = critpath_rank(j->d->critpath, j->m->toolchain, job_package(j));
 	for (;;) {
 		struct host *host;
-		long t0;
+		long t0 = now_ms();
 
-		if ((r = hosts_pick(hs, &hj, tried, ntried, &host)) < 0) {
+		r = hosts_pick(hs, &hj, tried, ntried, &host);
+		log_debug("job %s %s: rank %.0f ms, %ld ms for a slot",
+			  j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), hj.rank,
+			  now_ms() - t0);
+		if (r < 0) {
 			if (r == HOSTS_E_BUSY) {
 				err_set(e, "every slot of the cluster is taken for longer than the "
 					   "job takes: the client runs it");
@@ -832,6 +862,8 @@ static int job_dispatch(struct job *j, struct err *e)
 	}
 	job_fwd_release(&fwd);
 	gocfg_paths_release(&archives);
+	if (r == 0)
+		job_learn(j);
 	return r;
 }
 

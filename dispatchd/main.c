@@ -32,6 +32,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "critpath.h"
 #include "hashcache.h"
 #include "hosts.h"
 #include "jail.h"
@@ -701,6 +702,7 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 	d->nice = (int)conf.nice;
 	parse_load(conf.max_load, &d->max_load);
 	d->hosts = hosts_new(&ho);
+	d->critpath = critpath_new(CRITPATH_MAX);
 	for (size_t i = 0; i < conf.peers.n; i++)
 		if (hosts_add_peer(d->hosts, conf.peers.items[i], e) < 0)
 			return -1;
@@ -795,6 +797,7 @@ static int run(struct err *e)
 		r = -1;
 out:
 	hosts_free(d.hosts);
+	critpath_free(d.critpath);
 	jail_free(d.jail);
 	toolchain_store_free(d.store);
 	blobstore_close(d.blobs);

@@ -6,6 +6,7 @@
 
 #include "blobstore.h"
 #include "buf.h"
+#include "critpath.h"
 #include "dispatchd.h"
 #include "load.h"
 #include "protocol.h"
@@ -150,6 +151,9 @@ json_t *stats_status_json(const struct dispatchd *d)
 		json_object_set_new(st, "bytes_forwarded",
 				    json_integer((json_int_t)c.bytes_forwarded));
 		json_object_set_new(st, "blob_store", stats_blob_store_json(d));
+		json_object_set_new(st, "graph_packages",
+				    json_integer((json_int_t)(d->critpath ? critpath_size(d->critpath)
+									  : 0)));
 	}
 	if (st && d->max_load > 0)
 		json_object_set_new(st, "load", json_real(load_owner(running)));

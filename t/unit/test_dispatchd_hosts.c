@@ -242,6 +242,7 @@ Test(hosts, self_runs_jobs_when_it_has_slots)
 struct waiter {
 	struct hosts *h;
 	double units; /* 0: the default job's */
+	double rank;
 	int order;
 	struct host *got;
 	int r;
@@ -257,6 +258,7 @@ static void *wait_main(void *arg)
 
 	if (w->units)
 		j.units = w->units;
+	j.rank = w->rank;
 	j.deadline_ms = hosts_now_ms() + 5000;
 	w->r = hosts_pick(w->h, &j, NULL, 0, &w->got);
 	pthread_mutex_lock(&order_mu);
@@ -290,15 +292,17 @@ Test(hosts, queue_is_first_come_first_served)
 	hosts_free(h);
 }
 
-/* The largest waiting job takes the next free slot (the longest first
- * shortens a build's tail), whenever it arrived. */
-Test(hosts, queue_serves_the_largest_job_first)
+/* The waiting job of the highest rank (the most work waits on it,
+ * critpath.h) takes the next free slot, whenever it arrived; a larger job
+ * nothing waits on does not go first. */
+Test(hosts, queue_serves_the_highest_rank_first)
 {
 	struct hosts *h = table(0);
 	struct hosts_job j = job(TC_A);
 	struct host *v = volunteer(h, "http://10.0.0.2:3633", 1, TC_A), *got;
-	struct waiter w[3] = {{.h = h, .units = 1000}, {.h = h, .units = 50000},
-			      {.h = h, .units = 20000}};
+	struct waiter w[3] = {{.h = h, .units = 90000, .rank = 100},
+			      {.h = h, .units = 1000, .rank = 9000},
+			      {.h = h, .units = 20000, .rank = 4000}};
 	int want[3] = {2, 0, 1}; /* turn of each waiter */
 	pthread_t t[3];
 
@@ -317,8 +321,8 @@ Test(hosts, queue_serves_the_largest_job_first)
 		cr_assert_eq(w[i].r, 0);
 	}
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(w[i].order, want[i], "waiter %d (%.0f units) served in turn %d, want %d",
-			     i, w[i].units, w[i].order, want[i]);
+		cr_assert_eq(w[i].order, want[i], "waiter %d (rank %.0f) served in turn %d, want %d",
+			     i, w[i].rank, w[i].order, want[i]);
 	cr_assert_eq(h->queued, 0);
 	hosts_free(h);
 }

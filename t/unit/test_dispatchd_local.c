@@ -16,6 +16,7 @@
 
 #include "../../dispatchd/blobs.c"
 #include "../../dispatchd/blobstore.c"
+#include "../../dispatchd/critpath.c"
 #include "../../dispatchd/hashcache.c"
 #include "../../dispatchd/hashset.c"
 #include "../../dispatchd/janitor.c"

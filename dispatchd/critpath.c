@@ -1,0 +1,202 @@
+#include "critpath.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "gocfg.h"
+
+#include "banned.h"
+
+/* Weight of the newest run time in a package's average. */
+#define CRITPATH_EWMA 0.5
+
+struct cp_node {
+	double est_ms;	 /* its compile's run time; 0: only imported so far */
+	size_t *imports; /* node indexes */
+	size_t nimports;
+	double rank;	/* est_ms plus the longest chain of dependents */
+	size_t pending; /* while ranking: dependents not yet ranked */
+};
+
+struct critpath {
+	pthread_mutex_t mu;
+	json_t *index; /* "toolchain package" -> node index (jansson's hash table) */
+	struct cp_node *nodes;
+	size_t n, cap, max, edges;
+	int dirty;
+	long computed_ms; /* CLOCK_MONOTONIC */
+};
+
+static long critpath_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct critpath *critpath_new(size_t max)
+{
+	struct critpath *cp = xcalloc(1, sizeof(*cp));
+
+	pthread_mutex_init(&cp->mu, NULL);
+	if (!(cp->index = json_object()))
+		abort();
+	cp->max = max ? max : 1;
+	return cp;
+}
+
+static void critpath_clear_locked(struct critpath *cp)
+{
+	for (size_t i = 0; i < cp->n; i++)
+		free(cp->nodes[i].imports);
+	cp->n = cp->edges = 0;
+	json_object_clear(cp->index);
+}
+
+void critpath_free(struct critpath *cp)
+{
+	if (!cp)
+		return;
+	critpath_clear_locked(cp);
+	free(cp->nodes);
+	json_decref(cp->index);
+	pthread_mutex_destroy(&cp->mu);
+	free(cp);
+}
+
+static char *critpath_key(const char *toolchain, const char *pkg)
+{
+	return xasprintf("%s %s", toolchain, pkg);
+}
+
+/* The node of key; added when add is set and there is room, else NULL. */
+static struct cp_node *critpath_node_locked(struct critpath *cp, const char *key, int add,
+					    size_t *ret_i)
+{
+	json_t *v = json_object_get(cp->index, key);
+
+	if (v) {
+		*ret_i = (size_t)json_integer_value(v);
+		return &cp->nodes[*ret_i];
+	}
+	if (!add || cp->n >= cp->max)
+		return NULL;
+	if (cp->n == cp->cap) {
+		cp->cap = cp->cap ? 2 * cp->cap : 64;
+		cp->nodes = xrealloc(cp->nodes, cp->cap * sizeof(*cp->nodes));
+	}
+	json_object_set_new(cp->index, key, json_integer((json_int_t)cp->n));
+	cp->nodes[cp->n] = (struct cp_node){0};
+	*ret_i = cp->n++;
+	return &cp->nodes[*ret_i];
+}
+
+void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
+		    const struct gocfg_paths *imports, long ms)
+{
+	char *key = critpath_key(toolchain, pkg);
+	size_t i, *edges = xcalloc(imports->n + 1, sizeof(*edges)), nedges = 0;
+	struct cp_node *node;
+
+	pthread_mutex_lock(&cp->mu);
+	/* Room for the package and everything it imports, or start over. */
+	if (cp->n + 1 + imports->n > cp->max || cp->edges + imports->n > CRITPATH_MAX_EDGES)
+		critpath_clear_locked(cp);
+	node = critpath_node_locked(cp, key, 1, &i);
+	for (size_t k = 0; node && k < imports->n; k++) {
+		char *ik = critpath_key(toolchain, imports->paths[k]);
+		size_t d;
+
+		if (critpath_node_locked(cp, ik, 1, &d) && d != i)
+			edges[nedges++] = d;
+		free(ik);
+	}
+	if (node) {
+		node = &cp->nodes[i]; /* the array may have moved */
+		node->est_ms = node->est_ms ? (1.0 - CRITPATH_EWMA) * node->est_ms +
+						      CRITPATH_EWMA * (double)ms
+					    : (double)(ms > 0 ? ms : 1);
+		cp->edges = cp->edges - node->nimports + nedges;
+		free(node->imports);
+		node->imports = edges;
+		node->nimports = nedges;
+		edges = NULL;
+		cp->dirty = 1;
+	}
+	pthread_mutex_unlock(&cp->mu);
+	free(edges);
+	free(key);
+}
+
+/*
+ * Every node's rank, dependents before what they import (Kahn's order on
+ * the reversed edges): rank(P) = est(P) + the largest rank(Q) over the Q
+ * that import P. Nodes on a cycle (which no build has, but keys of
+ * different builds could form) keep what reached them.
+ */
+static void critpath_compute_locked(struct critpath *cp)
+{
+	size_t *stack = xcalloc(cp->n + 1, sizeof(*stack)), top = 0;
+
+	for (size_t i = 0; i < cp->n; i++) {
+		cp->nodes[i].rank = cp->nodes[i].est_ms;
+		cp->nodes[i].pending = 0;
+	}
+	for (size_t i = 0; i < cp->n; i++)
+		for (size_t k = 0; k < cp->nodes[i].nimports; k++)
+			cp->nodes[cp->nodes[i].imports[k]].pending++;
+	for (size_t i = 0; i < cp->n; i++)
+		if (cp->nodes[i].pending == 0)
+			stack[top++] = i;
+	while (top > 0) {
+		const struct cp_node *q = &cp->nodes[stack[--top]];
+
+		for (size_t k = 0; k < q->nimports; k++) {
+			size_t d = q->imports[k];
+			struct cp_node *p = &cp->nodes[d];
+
+			if (p->rank < p->est_ms + q->rank)
+				p->rank = p->est_ms + q->rank;
+			if (--p->pending == 0)
+				stack[top++] = d;
+		}
+	}
+	free(stack);
+	cp->dirty = 0;
+	cp->computed_ms = critpath_now_ms();
+}
+
+double critpath_rank(struct critpath *cp, const char *toolchain, const char *pkg)
+{
+	char *key = critpath_key(toolchain, pkg);
+	struct cp_node *node;
+	double rank = 0;
+	size_t i;
+
+	pthread_mutex_lock(&cp->mu);
+	if (cp->dirty && (cp->edges <= CRITPATH_EAGER_EDGES ||
+			  critpath_now_ms() - cp->computed_ms >= CRITPATH_RECOMPUTE_MS))
+		critpath_compute_locked(cp);
+	if ((node = critpath_node_locked(cp, key, 0, &i)))
+		rank = node->rank;
+	pthread_mutex_unlock(&cp->mu);
+	free(key);
+	return rank;
+}
+
+size_t critpath_size(struct critpath *cp)
+{
+	size_t n;
+
+	pthread_mutex_lock(&cp->mu);
+	n = cp->n;
+	pthread_mutex_unlock(&cp->mu);
+	return n;
+}
