@@ -98,6 +98,21 @@ static struct cp_node *critpath_node_locked(struct critpath *cp, const char *key
 	return &cp->nodes[*ret_i];
 }
 
+/* How many of key and its imports the graph lacks. */
+static size_t critpath_missing_locked(struct critpath *cp, const char *key, const char *toolchain,
+				      const struct gocfg_paths *imports)
+{
+	size_t n = json_object_get(cp->index, key) == NULL;
+
+	for (size_t k = 0; k < imports->n; k++) {
+		char *ik = critpath_key(toolchain, imports->paths[k]);
+
+		n += json_object_get(cp->index, ik) == NULL;
+		free(ik);
+	}
+	return n;
+}
+
 void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 		    const struct gocfg_paths *imports, long ms)
 {
@@ -107,7 +122,8 @@ void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 
 	pthread_mutex_lock(&cp->mu);
 	/* Room for the package and everything it imports, or start over. */
-	if (cp->n + 1 + imports->n > cp->max || cp->edges + imports->n > CRITPATH_MAX_EDGES)
+	if (cp->n + critpath_missing_locked(cp, key, toolchain, imports) > cp->max ||
+	    cp->edges + imports->n > CRITPATH_MAX_EDGES)
 		critpath_clear_locked(cp);
 	node = critpath_node_locked(cp, key, 1, &i);
 	for (size_t k = 0; node && k < imports->n; k++) {

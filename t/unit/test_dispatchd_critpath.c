@@ -122,3 +122,18 @@ Test(critpath, full_table_starts_over)
 	cr_assert_leq(critpath_size(cp), 4);
 	critpath_free(cp);
 }
+
+/* A full table that already holds a job's package and imports keeps
+ * learning instead of starting over. */
+Test(critpath, full_table_keeps_what_it_knows)
+{
+	struct critpath *cp = critpath_new(3);
+
+	learn(cp, TC, "a", 10, "b", "c", NULL);
+	cr_assert_eq(critpath_size(cp), 3);
+	learn(cp, TC, "b", 20, "c", NULL);
+	learn(cp, TC, "a", 30, "b", "c", NULL);
+	cr_assert_eq(critpath_size(cp), 3);
+	cr_assert_float_eq(critpath_rank(cp, TC, "b"), 20 + 20, 1e-9); /* a: (10 + 30) / 2 */
+	critpath_free(cp);
+}
