@@ -51,7 +51,8 @@ static void check(const char *text, size_t len, files_fn *files, rewrite_fn *rew
 }
 
 /* The package paths of an importcfg (the dispatcher's build graph): one per
- * file listed, never empty, and a rewrite keeps them. */
+ * file listed, and a rewrite keeps them. (A path may hold NUL bytes, as
+ * compile's parser allows; as a C string it may then even be empty.) */
 static void check_packages(const char *text, size_t len)
 {
 	struct gocfg_paths files = {0}, pkgs = {0}, again = {0};
@@ -63,8 +64,6 @@ static void check_packages(const char *text, size_t len)
 	FUZZ_ASSERT((fr < 0) == (pr < 0));
 	if (pr == 0) {
 		FUZZ_ASSERT(pkgs.n == files.n);
-		for (size_t i = 0; i < pkgs.n; i++)
-			FUZZ_ASSERT(pkgs.paths[i][0] != '\0');
 		FUZZ_ASSERT(gocfg_importcfg_rewrite(text, len, PREFIX, &out, NULL) == 0);
 		FUZZ_ASSERT(gocfg_importcfg_packages(out.data, out.len, &again, NULL) == 0);
 		FUZZ_ASSERT(again.n == pkgs.n);
