@@ -10,6 +10,7 @@
 #include "err.h"
 #include "hash.h"
 #include "log.h"
+#include "monotime.h"
 #include "peer.h"
 #include "protocol.h"
 
@@ -71,13 +72,6 @@ struct hosts {
 	pthread_t monitor;
 };
 
-static long hosts_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void host_free(struct host *host)
 {
@@ -225,7 +219,7 @@ int hosts_join(struct hosts *h, const char *url, const char *name, struct err *e
 		log_info("volunteer %s joined", url);
 	if (name && name[0] && host->last_seen_ms == 0)
 		host_set_name(host, name);
-	host->last_seen_ms = hosts_now_ms();
+	host->last_seen_ms = monotime_ms();
 	host->dead = 0;
 	pthread_cond_broadcast(&h->cond);
 	r = 0;
@@ -290,7 +284,7 @@ static struct host *hosts_choose_locked(struct hosts *h, const struct hosts_job 
 					struct host *const *exclude, size_t nexclude,
 					long *ret_later)
 {
-	long now = hosts_now_ms(), later = 0;
+	long now = monotime_ms(), later = 0;
 	struct host *best = NULL;
 	double best_cost = 0;
 
@@ -384,7 +378,7 @@ static void hosts_enqueue_locked(struct hosts *h, struct hosts_waiter *w)
 
 static void hosts_wait_locked(struct hosts *h, long deadline_ms)
 {
-	long until = hosts_now_ms() + HOSTS_RECHECK_MS;
+	long until = monotime_ms() + HOSTS_RECHECK_MS;
 	struct timespec ts;
 
 	if (deadline_ms && deadline_ms < until)
@@ -416,7 +410,7 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 			r = HOSTS_E_CLOSED;
 			break;
 		}
-		if (j->deadline_ms && hosts_now_ms() >= j->deadline_ms) {
+		if (j->deadline_ms && monotime_ms() >= j->deadline_ms) {
 			r = HOSTS_E_TIMEOUT;
 			break;
 		}
@@ -461,7 +455,7 @@ static double hosts_ewma(double old, double sample)
 
 void hosts_done(struct hosts *h, struct host *host, enum host_outcome o, long ms, double units)
 {
-	long now = hosts_now_ms();
+	long now = monotime_ms();
 
 	pthread_mutex_lock(&h->mu);
 	host->inflight--;
@@ -578,7 +572,7 @@ static void hosts_poll(struct hosts *h, struct host *host)
 		st = json_loadb(rep.body.data, rep.body.len, 0, NULL);
 	pthread_mutex_lock(&h->mu);
 	if (json_is_object(st)) {
-		hosts_take_status_locked(host, st, hosts_now_ms());
+		hosts_take_status_locked(host, st, monotime_ms());
 		pthread_cond_broadcast(&h->cond);
 	} else if (!host->dead && strcmp(host->logged_state, "down") != 0) {
 		log_debug("volunteer %s: status: %s", host->url,
@@ -592,7 +586,7 @@ static void hosts_poll(struct hosts *h, struct host *host)
 /* Logs each host whose state changed since the last round. */
 static void hosts_log_changes_locked(struct hosts *h)
 {
-	long now = hosts_now_ms();
+	long now = monotime_ms();
 
 	for (size_t i = 0; i < h->n; i++) {
 		struct host *host = h->hosts[i];
@@ -626,7 +620,7 @@ static void *hosts_monitor_main(void *arg)
 		pthread_mutex_lock(&h->mu);
 		hosts_log_changes_locked(h);
 		if (!h->closed) {
-			long until = hosts_now_ms() + h->o.heartbeat_ms;
+			long until = monotime_ms() + h->o.heartbeat_ms;
 			struct timespec ts = {.tv_sec = until / 1000,
 					      .tv_nsec = (until % 1000) * 1000000};
 
@@ -678,7 +672,7 @@ static json_t *host_json_locked(const struct hosts *h, const struct host *host, 
 json_t *hosts_cluster_json(struct hosts *h)
 {
 	json_t *list = json_array(), *doc;
-	long now = hosts_now_ms();
+	long now = monotime_ms();
 
 	pthread_mutex_lock(&h->mu);
 	for (size_t i = 0; list && i < h->n; i++)

@@ -28,6 +28,7 @@
 #include "localslots.h"
 #include "log.h"
 #include "manifest.h"
+#include "monotime.h"
 #include "peer.h"
 #include "protocol.h"
 #include "relocate.h"
@@ -60,13 +61,6 @@ struct job {
 	int ran;		 /* took a slot: counted in the stats */
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void job_missing_release(struct job_missing *m)
 {
@@ -511,7 +505,7 @@ static const char *job_package(const struct job *j)
 /* Stages, runs and collects; the job holds a slot. */
 static int job_execute(struct job *j, struct err *e)
 {
-	long started = now_ms();
+	long started = monotime_ms();
 	int r;
 
 	if (job_stage(j, e) < 0)
@@ -521,7 +515,7 @@ static int job_execute(struct job *j, struct err *e)
 	job_strip(j);
 	if ((r = job_collect(j, e)) < 0)
 		return r;
-	j->duration_ms = now_ms() - started;
+	j->duration_ms = monotime_ms() - started;
 	log_info("job %s: %s %s%s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
 		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j),
 		 j->local ? " (local)" : "", j->run.exit_code, j->run.signal, j->duration_ms);
@@ -745,7 +739,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 {
 	struct hosts *hs = j->d->hosts;
 	struct answer *a = NULL;
-	long t0 = now_ms();
+	long t0 = monotime_ms();
 	int uploaded = 0, r;
 
 	if (job_fwd_build(j, f, archives, e) < 0) {
@@ -759,7 +753,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		   r == 0			? HOST_OK
 		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
 						: HOST_FAILED,
-		   now_ms() - t0, units);
+		   monotime_ms() - t0, units);
 	if (r < 0)
 		return r;
 	job_take_answer(j, a, f->outs, host_name(hs, host));
@@ -767,7 +761,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 	stats_job_forwarded(j->d->stats);
 	log_info("job %s %s: ran on %s: exit %d, %ld ms (%ld ms there)",
 		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), j->ran_on,
-		 j->run.exit_code, now_ms() - t0, j->duration_ms);
+		 j->run.exit_code, monotime_ms() - t0, j->duration_ms);
 	return 0;
 }
 
@@ -798,7 +792,7 @@ static int job_dispatch(struct job *j, struct err *e)
 	struct job_fwd fwd = {0};
 	struct hosts_job hj = {.toolchain = j->m->toolchain,
 			       .client_may_run = j->m->client_may_run,
-			       .deadline_ms = now_ms() + j->d->job_timeout * 1000};
+			       .deadline_ms = monotime_ms() + j->d->job_timeout * 1000};
 	size_t ntried = 0;
 	struct err last = {0};
 	int r;
@@ -808,12 +802,12 @@ static int job_dispatch(struct job *j, struct err *e)
 	hj.rank = critpath_rank(j->d->critpath, j->m->toolchain, job_package(j));
 	for (;;) {
 		struct host *host;
-		long t0 = now_ms();
+		long t0 = monotime_ms();
 
 		r = hosts_pick(hs, &hj, tried, ntried, &host);
 		log_debug("job %s %s: rank %.0f ms, %ld ms for a slot",
 			  j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), hj.rank,
-			  now_ms() - t0);
+			  monotime_ms() - t0);
 		if (r < 0) {
 			if (r == HOSTS_E_BUSY) {
 				err_set(e, "every slot of the cluster is taken for longer than the "
@@ -835,9 +829,9 @@ static int job_dispatch(struct job *j, struct err *e)
 			break;
 		}
 		if (host_is_self(host)) {
-			t0 = now_ms();
+			t0 = monotime_ms();
 			r = job_run_slot(j, e);
-			hosts_done(hs, host, HOST_OK, now_ms() - t0, hj.units);
+			hosts_done(hs, host, HOST_OK, monotime_ms() - t0, hj.units);
 			break;
 		}
 		if ((r = job_forward(j, host, &fwd, &archives, hj.units, &last)) == 0)

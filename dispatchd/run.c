@@ -16,6 +16,7 @@
 #include "err.h"
 #include "jail.h"
 #include "log.h"
+#include "monotime.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -54,13 +55,6 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Starts the tool with the write ends out and err (the same for merged
  * output) in the jail. */
@@ -234,11 +228,11 @@ static int run_check_disk(struct run_proc *p, const struct run_cmd *c, long now,
 /* Collects output until both pipes are closed and the tool has exited. */
 static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 {
-	long deadline = now_ms() + c->timeout_s * 1000;
+	long deadline = monotime_ms() + c->timeout_s * 1000;
 
 	while (p->fd[0] >= 0 || p->fd[1] >= 0 || (!p->reaped && p->pidfd >= 0)) {
 		struct run_poll pl = {.n = 0};
-		long now = now_ms(), left = deadline - now;
+		long now = monotime_ms(), left = deadline - now;
 		int n, r;
 
 		if (left <= 0) {
@@ -359,7 +353,7 @@ int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 	p.dst[0] = &ret->out;
 	p.dst[1] = &ret->err;
 	p.pidfd = run_pidfd(p.pid);
-	p.next_disk_ms = now_ms() + RUN_DISK_CHECK_MS;
+	p.next_disk_ms = monotime_ms() + RUN_DISK_CHECK_MS;
 	r = run_wait(&p, c, e);
 	run_reap(&p);
 	if (r == 0)

@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "jsonmsg.h"
 #include "log.h"
+#include "monotime.h"
 #include "protocol.h"
 
 #include "banned.h"
@@ -71,13 +72,6 @@ struct server {
 	int quiesced_fd;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- answers --- */
 
@@ -99,7 +93,7 @@ static void request_queue(struct request *rq, unsigned status, struct MHD_Respon
 		rq->queue_failed = 1;
 	MHD_destroy_response(resp);
 	rq->replied = 1;
-	log_debug("%s %s: %u (%ld ms)", rq->method, rq->url, status, now_ms() - rq->started_ms);
+	log_debug("%s %s: %u (%ld ms)", rq->method, rq->url, status, monotime_ms() - rq->started_ms);
 }
 
 void request_reply_data(struct request *rq, unsigned status, const char *content_type, char *data,
@@ -363,7 +357,7 @@ static enum MHD_Result server_on_request(void *cls, struct MHD_Connection *conn,
 		rq->conn = conn;
 		rq->method = method;
 		rq->url = url;
-		rq->started_ms = now_ms();
+		rq->started_ms = monotime_ms();
 		buf_init(&rq->body);
 		*con_cls = rq;
 		request_begin(rq);
@@ -397,7 +391,7 @@ static void server_on_log(void *cls, const char *fmt, va_list ap)
 {
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static long second, lines, dropped;
-	long now = now_ms() / 1000, skipped = 0;
+	long now = monotime_ms() / 1000, skipped = 0;
 	struct buf line;
 
 	(void)cls;
@@ -599,9 +593,9 @@ void server_quiesce(struct server *s)
 
 void server_drain(struct server *s, long timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = monotime_ms() + timeout_ms;
 
-	while (now_ms() < deadline) {
+	while (monotime_ms() < deadline) {
 		const union MHD_DaemonInfo *info =
 		    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 

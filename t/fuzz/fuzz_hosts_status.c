@@ -38,8 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host = hosts_find_locked(h, "http://127.0.0.1:1");
 	pthread_mutex_lock(&h->mu);
 	/* Twice: a second poll refreshes what the first one learnt. */
-	hosts_take_status_locked(host, st, hosts_now_ms());
-	hosts_take_status_locked(host, st, hosts_now_ms());
+	hosts_take_status_locked(host, st, monotime_ms());
+	hosts_take_status_locked(host, st, monotime_ms());
 	pthread_mutex_unlock(&h->mu);
 	FUZZ_ASSERT(host->slots >= 0 && host->slots <= 4096);
 	FUZZ_ASSERT(host->ntoolchains <= HOSTS_TOOLCHAINS_MAX);

@@ -111,7 +111,7 @@ Test(hosts, never_more_than_slots)
 	struct hosts_job j = job(TC_A);
 	struct host *v = volunteer(h, "http://10.0.0.2:3633", 2, TC_A), *got;
 
-	j.deadline_ms = hosts_now_ms() + 300;
+	j.deadline_ms = monotime_ms() + 300;
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(v->inflight, 2);
@@ -182,17 +182,17 @@ Test(hosts, a_failure_backs_off_and_unreachable_is_down)
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(got, a);
 	hosts_done(h, a, HOST_FAILED, 10, 1000);
-	cr_assert_str_eq(host_state(h, a, hosts_now_ms()), "backoff");
+	cr_assert_str_eq(host_state(h, a, monotime_ms()), "backoff");
 	cr_assert_eq(a->backoff_ms, HOSTS_BACKOFF_MIN_MS);
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
 	cr_assert_eq(got, b, "the host backing off is not chosen");
 	hosts_done(h, b, HOST_UNREACHABLE, 10, 1000);
-	cr_assert_str_eq(host_state(h, b, hosts_now_ms()), "down");
+	cr_assert_str_eq(host_state(h, b, monotime_ms()), "down");
 	/* A heartbeat brings it back (its backoff still runs). */
 	hosts_join(h, b->url, NULL, NULL);
-	cr_assert_str_eq(host_state(h, b, hosts_now_ms()), "backoff");
+	cr_assert_str_eq(host_state(h, b, monotime_ms()), "backoff");
 	b->backoff_until_ms = 0;
-	cr_assert_str_eq(host_state(h, b, hosts_now_ms()), "up");
+	cr_assert_str_eq(host_state(h, b, monotime_ms()), "up");
 	hosts_free(h);
 }
 
@@ -259,7 +259,7 @@ static void *wait_main(void *arg)
 	if (w->units)
 		j.units = w->units;
 	j.rank = w->rank;
-	j.deadline_ms = hosts_now_ms() + 5000;
+	j.deadline_ms = monotime_ms() + 5000;
 	w->r = hosts_pick(w->h, &j, NULL, 0, &w->got);
 	pthread_mutex_lock(&order_mu);
 	w->order = order_next++;
@@ -359,7 +359,7 @@ Test(hosts, busy_when_the_queue_is_slower_than_the_job)
 	j.units = 100; /* 100 ms here; the slot frees in about 1 s */
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_BUSY);
 	j.client_may_run = 0;
-	j.deadline_ms = hosts_now_ms() + 100;
+	j.deadline_ms = monotime_ms() + 100;
 	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), HOSTS_E_TIMEOUT, "queued instead");
 	hosts_free(h);
 }
@@ -404,10 +404,10 @@ Test(hosts, status_answers_are_checked)
 	json_t *st = json_pack("{s:I, s:s, s:[s, s, i], s:b}", "slots", (json_int_t)-5, "host", "n",
 			       "toolchains", TC_B, "../../etc", 7, "accepting", 0);
 
-	hosts_take_status_locked(v, st, hosts_now_ms());
+	hosts_take_status_locked(v, st, monotime_ms());
 	cr_assert_eq(v->slots, 0, "negative slots are not taken");
 	cr_assert_eq(v->ntoolchains, 1, "only valid hashes are kept");
-	cr_assert_str_eq(host_state(h, v, hosts_now_ms()), "busy");
+	cr_assert_str_eq(host_state(h, v, monotime_ms()), "busy");
 	json_decref(st);
 	hosts_free(h);
 }

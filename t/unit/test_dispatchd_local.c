@@ -22,10 +22,8 @@
 #include "../../dispatchd/janitor.c"
 #include "../../dispatchd/jobargs.c"
 #include "../../dispatchd/manifest.c"
-#define now_ms run_now_ms /* job.c has its own */
 #include "../../dispatchd/jail.c"
 #include "../../dispatchd/run.c"
-#undef now_ms
 #include "../../dispatchd/sandbox.c"
 #include "../../dispatchd/slots.c"
 #include "../../dispatchd/stats.c"
