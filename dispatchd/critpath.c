@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
 #include "buf.h"
 #include "gocfg.h"
+#include "monotime.h"
 
 #include "banned.h"
 
@@ -33,13 +33,6 @@ struct critpath {
 	long computed_ms; /* CLOCK_MONOTONIC */
 };
 
-static long critpath_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct critpath *critpath_new(size_t max)
 {
@@ -98,41 +91,38 @@ static struct cp_node *critpath_node_locked(struct critpath *cp, const char *key
 	return &cp->nodes[*ret_i];
 }
 
-/* How many of key and its imports the graph lacks. */
-static size_t critpath_missing_locked(struct critpath *cp, const char *key, const char *toolchain,
-				      const struct gocfg_paths *imports)
+/* How many of key and the n keys of its imports the graph lacks. */
+static size_t critpath_missing_locked(struct critpath *cp, const char *key, char *const *keys,
+				      size_t n)
 {
-	size_t n = json_object_get(cp->index, key) == NULL;
+	size_t missing = json_object_get(cp->index, key) == NULL;
 
-	for (size_t k = 0; k < imports->n; k++) {
-		char *ik = critpath_key(toolchain, imports->paths[k]);
-
-		n += json_object_get(cp->index, ik) == NULL;
-		free(ik);
-	}
-	return n;
+	for (size_t k = 0; k < n; k++)
+		missing += json_object_get(cp->index, keys[k]) == NULL;
+	return missing;
 }
 
 void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 		    const struct gocfg_paths *imports, long ms)
 {
 	char *key = critpath_key(toolchain, pkg);
+	char **keys = xcalloc(imports->n + 1, sizeof(*keys));
 	size_t i, *edges = xcalloc(imports->n + 1, sizeof(*edges)), nedges = 0;
 	struct cp_node *node;
 
+	for (size_t k = 0; k < imports->n; k++)
+		keys[k] = critpath_key(toolchain, imports->paths[k]);
 	pthread_mutex_lock(&cp->mu);
 	/* Room for the package and everything it imports, or start over. */
-	if (cp->n + critpath_missing_locked(cp, key, toolchain, imports) > cp->max ||
+	if (cp->n + critpath_missing_locked(cp, key, keys, imports->n) > cp->max ||
 	    cp->edges + imports->n > CRITPATH_MAX_EDGES)
 		critpath_clear_locked(cp);
 	node = critpath_node_locked(cp, key, 1, &i);
 	for (size_t k = 0; node && k < imports->n; k++) {
-		char *ik = critpath_key(toolchain, imports->paths[k]);
 		size_t d;
 
-		if (critpath_node_locked(cp, ik, 1, &d) && d != i)
+		if (critpath_node_locked(cp, keys[k], 1, &d) && d != i)
 			edges[nedges++] = d;
-		free(ik);
 	}
 	if (node) {
 		node = &cp->nodes[i]; /* the array may have moved */
@@ -147,6 +137,9 @@ void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 		cp->dirty = 1;
 	}
 	pthread_mutex_unlock(&cp->mu);
+	for (size_t k = 0; k < imports->n; k++)
+		free(keys[k]);
+	free(keys);
 	free(edges);
 	free(key);
 }
@@ -186,7 +179,7 @@ static void critpath_compute_locked(struct critpath *cp)
 	}
 	free(stack);
 	cp->dirty = 0;
-	cp->computed_ms = critpath_now_ms();
+	cp->computed_ms = monotime_ms();
 }
 
 double critpath_rank(struct critpath *cp, const char *toolchain, const char *pkg)
@@ -198,7 +191,7 @@ double critpath_rank(struct critpath *cp, const char *toolchain, const char *pkg
 
 	pthread_mutex_lock(&cp->mu);
 	if (cp->dirty && (cp->edges <= CRITPATH_EAGER_EDGES ||
-			  critpath_now_ms() - cp->computed_ms >= CRITPATH_RECOMPUTE_MS))
+			  monotime_ms() - cp->computed_ms >= CRITPATH_RECOMPUTE_MS))
 		critpath_compute_locked(cp);
 	if ((node = critpath_node_locked(cp, key, 0, &i)))
 		rank = node->rank;

@@ -13,9 +13,10 @@
  * package path (-p), its run time (a moving average) and the packages its
  * importcfg names. The edges come from the dependents, so a package's rank
  * knows its dependents only once they were compiled: the first build
- * through a daemon queues in arrival order, and later ones (the edit,
- * build, test loop; CI with a long-lived dispatcher) by rank. Ranks only
- * order a queue; a wrong one costs time, never a wrong output.
+ * through a daemon knows only its own packages' sizes (hosts.c then puts
+ * the largest job first), and later ones (the edit, build, test loop; CI
+ * with a long-lived dispatcher) rank by the graph. Ranks only order a
+ * queue; a wrong one costs time, never a wrong output.
  *
  * Thread-safe. At most max packages and CRITPATH_MAX_EDGES imports in all:
  * learning more starts over (a client could otherwise grow the graph
