@@ -9,6 +9,11 @@
 
 #include "banned.h"
 
+const char *goargs_tool_name(enum goargs_tool tool)
+{
+	return tool == GOARGS_ASM ? "asm" : "compile";
+}
+
 /* Response files are local files the user's go command wrote; the caps only
  * stop a runaway (a file naming itself recurses forever in objabi too). */
 #define RSP_MAX_BYTES (64u << 20)

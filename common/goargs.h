@@ -19,6 +19,8 @@
 struct err;
 
 enum goargs_tool { GOARGS_COMPILE, GOARGS_ASM };
+/* "compile" or "asm": the tool's name in manifests and logs. */
+const char *goargs_tool_name(enum goargs_tool tool);
 
 enum goargs_kind {
 	GA_PLAIN,     /* a flag whose value (if any) is not a path */

@@ -162,7 +162,7 @@ static char *forward_manifest(const struct forward_req *r, const struct forward_
 		json_array_append_new(list, json_pack("{s:s, s:s}", "path", m->files[i].path,
 						      "blob", files[i].blob));
 	doc = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "protocol",
-			PROTOCOL_VERSION, "tool", m->tool == GOARGS_ASM ? "asm" : "compile",
+			PROTOCOL_VERSION, "tool", goargs_tool_name(m->tool),
 			"toolchain", m->toolchain, "args", args, "cwd", m->cwd, "env",
 			forward_env_json(m), "files", list, "merge_output", m->merge_output,
 			"compress", 1);

@@ -299,7 +299,7 @@ static char **job_argv(const struct job *j, char **args, size_t argc)
 {
 	char **argv = xcalloc(argc + 2, sizeof(*argv));
 
-	argv[0] = xstrdup(j->m->tool == GOARGS_ASM ? "asm" : "compile");
+	argv[0] = xstrdup(goargs_tool_name(j->m->tool));
 	for (size_t i = 0; i < argc; i++)
 		argv[i + 1] = xstrdup(args[i]);
 	return argv;
@@ -517,7 +517,7 @@ static int job_execute(struct job *j, struct err *e)
 		return r;
 	j->duration_ms = monotime_ms() - started;
 	log_info("job %s: %s %s%s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
-		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j),
+		 goargs_tool_name(j->m->tool), job_package(j),
 		 j->local ? " (local)" : "", j->run.exit_code, j->run.signal, j->duration_ms);
 	return 0;
 }
@@ -760,7 +760,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 	answer_free(a);
 	stats_job_forwarded(j->d->stats);
 	log_info("job %s %s: ran on %s: exit %d, %ld ms (%ld ms there)",
-		 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), j->ran_on,
+		 goargs_tool_name(j->m->tool), job_package(j), j->ran_on,
 		 j->run.exit_code, monotime_ms() - t0, j->duration_ms);
 	return 0;
 }
@@ -806,7 +806,7 @@ static int job_dispatch(struct job *j, struct err *e)
 
 		r = hosts_pick(hs, &hj, tried, ntried, &host);
 		log_debug("job %s %s: rank %.0f ms, %ld ms for a slot",
-			  j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j), hj.rank,
+			  goargs_tool_name(j->m->tool), job_package(j), hj.rank,
 			  monotime_ms() - t0);
 		if (r < 0) {
 			if (r == HOSTS_E_BUSY) {
@@ -842,7 +842,7 @@ static int job_dispatch(struct job *j, struct err *e)
 			break;
 		}
 		log_warn("job %s %s: volunteer %s failed it: %s",
-			 j->m->tool == GOARGS_ASM ? "asm" : "compile", job_package(j),
+			 goargs_tool_name(j->m->tool), job_package(j),
 			 peer_url(host_peer(host)), err_msg(&last));
 		stats_job_retried(j->d->stats);
 		tried[ntried++] = host;

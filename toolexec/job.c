@@ -352,7 +352,7 @@ char *job_request_text(const struct job *j, job_file_json *file_json, json_t *ex
 	if (args && env && files && extra) {
 		/* "o" steals the references, on failure too (jansson >= 2.12). */
 		m = json_pack("{s:i, s:s, s:o, s:s, s:o, s:o, s:b}", "protocol", PROTOCOL_VERSION,
-			      "tool", j->tool == GOARGS_ASM ? "asm" : "compile", "args", args, "cwd",
+			      "tool", goargs_tool_name(j->tool), "args", args, "cwd",
 			      j->cwd, "env", env, "files", files, "merge_output", j->merge_output);
 		args = env = files = NULL;
 	}

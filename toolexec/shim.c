@@ -98,7 +98,7 @@ noreturn void shim_finish(struct settings *s, struct job *j, struct answer *a,
 		fallback_run(s, j->tool_argv, err_msg(&e));
 	replay_streams(a);
 	log_info("%s %s: ran on %s in %ld ms (%ld ms here), exit %d, signal %d",
-		 j->tool == GOARGS_ASM ? "asm" : "compile", pkg ? pkg : "?",
+		 goargs_tool_name(j->tool), pkg ? pkg : "?",
 		 a->host ? a->host : "?", a->duration_ms, shim_ms_since(t0), a->exit_code,
 		 a->signal);
 	code = a->exit_code;
