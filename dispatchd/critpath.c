@@ -1,13 +1,18 @@
 #include "critpath.h"
 
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "buf.h"
+#include "err.h"
+#include "fsutil.h"
 #include "gocfg.h"
 #include "monotime.h"
 
@@ -15,6 +20,11 @@
 
 /* Weight of the newest run time in a package's average. */
 #define CRITPATH_EWMA 0.5
+/* critpath_load(): the largest file read, and run times past which a
+ * saved one is not believed (a day). */
+#define CRITPATH_FILE_MAX (256u << 20)
+#define CRITPATH_MS_MAX 86400000.0
+#define CRITPATH_FILE_VERSION 1
 
 struct cp_node {
 	double est_ms;	 /* its compile's run time; 0: only imported so far */
@@ -31,6 +41,7 @@ struct critpath {
 	size_t n, cap, max, edges;
 	int dirty;
 	long computed_ms; /* CLOCK_MONOTONIC */
+	unsigned long generation;
 };
 
 
@@ -135,6 +146,7 @@ void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 		node->nimports = nedges;
 		edges = NULL;
 		cp->dirty = 1;
+		cp->generation++;
 	}
 	pthread_mutex_unlock(&cp->mu);
 	for (size_t k = 0; k < imports->n; k++)
@@ -208,4 +220,146 @@ size_t critpath_size(struct critpath *cp)
 	n = cp->n;
 	pthread_mutex_unlock(&cp->mu);
 	return n;
+}
+
+unsigned long critpath_generation(struct critpath *cp)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&cp->mu);
+	g = cp->generation;
+	pthread_mutex_unlock(&cp->mu);
+	return g;
+}
+
+/* The graph as the JSON of the file (critpath.h). */
+static json_t *critpath_json_locked(const struct critpath *cp)
+{
+	const char **keys = xcalloc(cp->n + 1, sizeof(*keys));
+	json_t *packages = json_array(), *doc;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(cp->index, key, v)
+		keys[json_integer_value(v)] = key;
+	for (size_t i = 0; packages && i < cp->n; i++) {
+		const struct cp_node *node = &cp->nodes[i];
+		json_t *imports = json_array();
+
+		for (size_t k = 0; imports && k < node->nimports; k++)
+			json_array_append_new(imports, json_integer((json_int_t)node->imports[k]));
+		json_array_append_new(packages,
+				      json_pack("[s, f, o*]", keys[i], node->est_ms, imports));
+	}
+	free(keys);
+	doc = json_pack("{s:i, s:o*}", "version", CRITPATH_FILE_VERSION, "packages", packages);
+	if (!doc || json_array_size(packages) != cp->n) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+int critpath_save(struct critpath *cp, const char *path, struct err *e)
+{
+	json_t *doc;
+	char *text;
+	int r;
+
+	pthread_mutex_lock(&cp->mu);
+	doc = critpath_json_locked(cp);
+	pthread_mutex_unlock(&cp->mu);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return err_set(e, "%s: cannot encode the build graph", path);
+	r = fs_write_atomic(path, text, strlen(text), 0600, e);
+	free(text);
+	return r;
+}
+
+/* Whether v is the run time of a saved package. */
+static int critpath_ms_is_valid(const json_t *v)
+{
+	double ms = json_number_value(v);
+
+	return json_is_number(v) && isfinite(ms) && ms >= 0 && ms <= CRITPATH_MS_MAX;
+}
+
+/* Fills the empty graph from the "packages" of a file; -1 (and e) when
+ * one is not as critpath.h says or the limits are passed. */
+static int critpath_fill_locked(struct critpath *cp, const json_t *packages, const char *path,
+				struct err *e)
+{
+	size_t n = json_array_size(packages), i, edges = 0;
+	json_t *entry;
+
+	if (n > cp->max)
+		return err_set(e, "%s: %zu packages, over the limit of %zu", path, n, cp->max);
+	json_array_foreach(packages, i, entry) {
+		const json_t *key = json_array_get(entry, 0), *imports = json_array_get(entry, 2);
+		size_t at;
+
+		if (!json_is_array(entry) || json_array_size(entry) != 3 || !json_is_string(key) ||
+		    !strchr(json_string_value(key), ' ') || !critpath_ms_is_valid(json_array_get(entry, 1)) ||
+		    !json_is_array(imports))
+			return err_set(e, "%s: package %zu is not [\"TOOLCHAIN PACKAGE\", MS, [IMPORTS]]",
+				       path, i);
+		if (json_object_get(cp->index, json_string_value(key)))
+			return err_set(e, "%s: package %zu is listed twice", path, i);
+		if ((edges += json_array_size(imports)) > CRITPATH_MAX_EDGES)
+			return err_set(e, "%s: over the limit of %u imports", path, CRITPATH_MAX_EDGES);
+		critpath_node_locked(cp, json_string_value(key), 1, &at);
+	}
+	json_array_foreach(packages, i, entry) {
+		const json_t *imports = json_array_get(entry, 2), *imp;
+		struct cp_node *node = &cp->nodes[i];
+		size_t k;
+
+		node->est_ms = json_number_value(json_array_get(entry, 1));
+		node->imports = xcalloc(json_array_size(imports) + 1, sizeof(*node->imports));
+		json_array_foreach(imports, k, imp) {
+			json_int_t d = json_integer_value(imp);
+
+			if (!json_is_integer(imp) || d < 0 || (size_t)d >= n || (size_t)d == i)
+				return err_set(e, "%s: package %zu imports no package (%zu)", path, i,
+					       k);
+			node->imports[node->nimports++] = (size_t)d;
+		}
+	}
+	cp->edges = edges;
+	return 0;
+}
+
+int critpath_load(struct critpath *cp, const char *path, struct err *e)
+{
+	struct buf text;
+	struct err why = {0};
+	json_error_t jerr;
+	json_t *doc = NULL;
+	int r = -1;
+
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 1;
+	buf_init(&text);
+	if (fs_read_file(path, CRITPATH_FILE_MAX, &text, &why) < 0) {
+		err_set(e, "%s", err_msg(&why));
+	} else if (!(doc = json_loadb(text.data, text.len, 0, &jerr))) {
+		err_set(e, "%s: not JSON: %s (line %d)", path, jerr.text, jerr.line);
+	} else if (json_integer_value(json_object_get(doc, "version")) != CRITPATH_FILE_VERSION ||
+		   !json_is_array(json_object_get(doc, "packages"))) {
+		err_set(e, "%s: not a build graph of version %d", path, CRITPATH_FILE_VERSION);
+	} else {
+		r = 0;
+	}
+	buf_release(&text);
+	pthread_mutex_lock(&cp->mu);
+	critpath_clear_locked(cp);
+	if (r == 0 && (r = critpath_fill_locked(cp, json_object_get(doc, "packages"), path, e)) < 0)
+		critpath_clear_locked(cp);
+	cp->dirty = 1;
+	cp->generation++;
+	pthread_mutex_unlock(&cp->mu);
+	json_decref(doc);
+	return r;
 }

@@ -21,10 +21,18 @@
  * Thread-safe. At most max packages and CRITPATH_MAX_EDGES imports in all:
  * learning more starts over (a client could otherwise grow the graph
  * without bound).
+ *
+ * The graph outlives the daemon in a file of its state directory
+ * (critpath_save(), critpath_load()), so that the first build after a
+ * restart is ranked too. The file is JSON:
+ *   {"version": 1, "packages": [["TOOLCHAIN PKG", MS, [I, ...]], ...]}
+ * where MS is the package's run time (0: only imported so far) and each I
+ * the place in "packages" of a package it imports.
  */
 #include <stddef.h>
 
 struct critpath;
+struct err;
 struct gocfg_paths;
 
 #define CRITPATH_MAX 65536
@@ -46,5 +54,14 @@ void critpath_learn(struct critpath *cp, const char *toolchain, const char *pkg,
 double critpath_rank(struct critpath *cp, const char *toolchain, const char *pkg);
 /* Packages known. */
 size_t critpath_size(struct critpath *cp);
+/* A number that changes whenever the graph learns something. */
+unsigned long critpath_generation(struct critpath *cp);
+
+/* Writes the graph to path (atomically, mode 0600). 0 or -1. */
+int critpath_save(struct critpath *cp, const char *path, struct err *e);
+/* Replaces the graph with the one saved in path: 0; 1 when path does not
+ * exist (the graph is left alone); -1 when it cannot be read or is not a
+ * graph within the limits, and the graph is then empty. */
+int critpath_load(struct critpath *cp, const char *path, struct err *e);
 
 #endif

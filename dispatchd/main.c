@@ -516,13 +516,59 @@ static void signals_block(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int wait_for_signal(const sigset_t *set)
-{
-	int sig = 0;
+/* The build graph (critpath.h) outlives the daemon in this file of its
+ * state directory, written every GRAPH_SAVE_S seconds when it learnt
+ * something, and at shutdown. */
+#define GRAPH_FILE "graph.json"
+#define GRAPH_SAVE_S 60
 
-	while (sigwait(set, &sig) != 0)
-		;
-	return sig;
+static unsigned long graph_saved; /* critpath_generation() of the file */
+
+static void graph_load(struct dispatchd *d)
+{
+	char *path = xasprintf("%s/%s", d->state_dir, GRAPH_FILE);
+	struct err e = {0};
+	int r = critpath_load(d->critpath, path, &e);
+
+	if (r == 0)
+		log_info("build graph %s: %zu packages", path, critpath_size(d->critpath));
+	else if (r < 0)
+		log_warn("%s; the build graph starts empty", err_msg(&e));
+	graph_saved = critpath_generation(d->critpath);
+	free(path);
+}
+
+static void graph_save(struct dispatchd *d)
+{
+	unsigned long g = critpath_generation(d->critpath);
+	char *path;
+	struct err e = {0};
+
+	if (g == graph_saved)
+		return;
+	path = xasprintf("%s/%s", d->state_dir, GRAPH_FILE);
+	if (critpath_save(d->critpath, path, &e) < 0) {
+		log_warn("%s; the build graph is not saved", err_msg(&e));
+	} else {
+		graph_saved = g;
+		log_debug("build graph %s: %zu packages saved", path, critpath_size(d->critpath));
+	}
+	free(path);
+}
+
+/* Waits for SIGINT or SIGTERM, saving the build graph meanwhile. */
+static int wait_for_signal(struct dispatchd *d, const sigset_t *set)
+{
+	const struct timespec period = {.tv_sec = GRAPH_SAVE_S};
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &period);
+		if (sig > 0)
+			return sig;
+		if (errno == EAGAIN)
+			graph_save(d);
+	}
 }
 
 /* Stop accepting, let running jobs finish for a while, then kill them. */
@@ -623,9 +669,10 @@ static int serve(struct dispatchd *d, const sigset_t *set, struct err *e)
 	}
 	for (size_t i = 0; i < conf.peers.n; i++)
 		log_info("volunteer %s: listed (--peer)", conf.peers.items[i]);
-	sig = wait_for_signal(set);
+	sig = wait_for_signal(d, set);
 	join_stop(jn);
 	shutdown_daemon(srv, loc, d, sig);
+	graph_save(d);
 	return 0;
 }
 
@@ -703,6 +750,7 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 	parse_load(conf.max_load, &d->max_load);
 	d->hosts = hosts_new(&ho);
 	d->critpath = critpath_new(CRITPATH_MAX);
+	graph_load(d);
 	for (size_t i = 0; i < conf.peers.n; i++)
 		if (hosts_add_peer(d->hosts, conf.peers.items[i], e) < 0)
 			return -1;

@@ -4,7 +4,8 @@
 # byte-identical to a plain build: the dispatcher checks every answer,
 # backs the bad volunteers off and retries their jobs on the good one.
 # Then the good volunteer is killed with SIGKILL and restarted on its port:
-# it is marked down, comes back up and runs jobs again.
+# it is marked down, comes back up and runs jobs again. Last, the
+# dispatcher restarts and still knows the build graph it learnt.
 need_bins
 FAKE=$ROOT/t/tools/bin/fakevolunteer
 [[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
@@ -125,4 +126,20 @@ after=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
 note "restarted volunteer ran $after jobs"
 ((after > before)) || fail "the restarted volunteer received no jobs"
 kill -9 "$VOL_PID" "${FAKE_PIDS[@]}" 2>/dev/null || true
+
+# The build graph the dispatcher learnt outlives it: saved in its state
+# directory at shutdown, loaded by the next daemon there.
+learnt=$(status_field graph_packages)
+((learnt > 0)) || fail "the dispatcher learnt no build graph from $forwarded forwarded jobs"
+state=$DAEMON_STATE
+stop_daemon
+saved=$(jq '.packages | length' "$state/graph.json") ||
+	fail "no build graph saved in $state at shutdown"
+((saved == learnt)) || fail "$learnt packages known, $saved saved in $state/graph.json"
+DAEMON_SLOTS=0 start_daemon --state-dir "$state"
+(($(status_field graph_packages) == learnt)) ||
+	fail "the restarted dispatcher knows $(status_field graph_packages) packages, not $learnt"
+grep -q "build graph $state/graph.json: $learnt packages" "$DAEMON_LOG" ||
+	fail "the restarted dispatcher's log does not say it loaded the graph"
+note "the build graph ($learnt packages) survived a restart"
 stop_daemon
