@@ -469,8 +469,8 @@ void hosts_done(struct hosts *h, struct host *host, enum host_outcome o, long ms
 		if (msu) {
 			host->ms_per_unit = hosts_ewma(host->ms_per_unit, msu);
 			h->avg_ms_per_unit = hosts_ewma(h->avg_ms_per_unit, msu);
+			h->avg_job_ms = hosts_ewma(h->avg_job_ms, (double)ms);
 		}
-		h->avg_job_ms = hosts_ewma(h->avg_job_ms, (double)ms);
 	} else {
 		host->failed++;
 		host->backoff_ms = host->backoff_ms ? 2 * host->backoff_ms : HOSTS_BACKOFF_MIN_MS;

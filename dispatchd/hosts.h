@@ -105,7 +105,10 @@ enum host_outcome {
 	HOST_UNUSED,	  /* the slot was not used after all: learn nothing */
 };
 /* Gives the slot back and learns from the outcome; ms: the job's wall
- * time as the dispatcher saw it (for the speed estimate). */
+ * time as the dispatcher saw it, over units of work (the speed estimate).
+ * units 0: the time says nothing of the host's speed (the job brought it
+ * a toolchain first, which would make a new volunteer look ten times
+ * slower for its next jobs). */
 void hosts_done(struct hosts *h, struct host *host, enum host_outcome o, long ms, double units);
 /* The host now holds toolchain (the dispatcher uploaded it). */
 void hosts_add_toolchain(struct hosts *h, struct host *host, const char *toolchain);

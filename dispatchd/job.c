@@ -753,7 +753,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		   r == 0			? HOST_OK
 		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
 						: HOST_FAILED,
-		   monotime_ms() - t0, units);
+		   monotime_ms() - t0, uploaded ? 0 : units);
 	if (r < 0)
 		return r;
 	job_take_answer(j, a, f->outs, host_name(hs, host));

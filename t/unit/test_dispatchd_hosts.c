@@ -171,6 +171,28 @@ Test(hosts, speed_is_learnt)
 	hosts_free(h);
 }
 
+/* A job that first uploaded the toolchain took far longer than the host's
+ * speed says (351 ms for a 37 ms job, measured): it counts as done, but
+ * teaches no speed, or the new volunteer would lose every choice to slower
+ * hosts for its next dozens of jobs. */
+Test(hosts, a_toolchain_upload_teaches_no_speed)
+{
+	struct hosts *h = table(0);
+	struct hosts_job j = job(TC_A);
+	struct host *v = volunteer(h, "http://10.0.0.2:3633", 1, TC_A), *got;
+
+	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
+	hosts_done(h, got, HOST_OK, 3500, 0);
+	cr_assert_float_eq(v->ms_per_unit, 0, 1e-9);
+	cr_assert_float_eq(h->avg_job_ms, 0, 1e-9);
+	cr_assert_eq(v->done, 1);
+	cr_assert_eq(v->inflight, 0);
+	cr_assert_eq(hosts_pick(h, &j, NULL, 0, &got), 0);
+	hosts_done(h, got, HOST_OK, 40, 1000);
+	cr_assert_float_eq(v->ms_per_unit, 0.04, 1e-9);
+	hosts_free(h);
+}
+
 Test(hosts, a_failure_backs_off_and_unreachable_is_down)
 {
 	struct hosts *h = table(0);
