@@ -516,9 +516,10 @@ static int job_execute(struct job *j, struct err *e)
 	if ((r = job_collect(j, e)) < 0)
 		return r;
 	j->duration_ms = monotime_ms() - started;
-	log_info("job %s: %s %s%s: exit %d, signal %d, %ld ms", sandbox_id(j->sb),
-		 goargs_tool_name(j->m->tool), job_package(j),
-		 j->local ? " (local)" : "", j->run.exit_code, j->run.signal, j->duration_ms);
+	log_info("job %s: %s %s%s: exit %d, signal %d, %ld ms, %ld ms CPU, %ld MiB peak",
+		 sandbox_id(j->sb), goargs_tool_name(j->m->tool), job_package(j),
+		 j->local ? " (local)" : "", j->run.exit_code, j->run.signal, j->duration_ms,
+		 j->run.cpu_ms, j->run.maxrss_kb >> 10);
 	return 0;
 }
 

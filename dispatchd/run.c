@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +30,7 @@ struct run_proc {
 	struct buf *dst[2];
 	int reaped;
 	int status;
+	struct rusage ru; /* the leader's, once reaped */
 	int status_fd; /* the jail's report, or -1 */
 	long long disk_base; /* S's size when the tool started */
 	long next_disk_ms;   /* when to measure S again */
@@ -38,6 +40,7 @@ void run_result_init(struct run_result *r)
 {
 	r->exit_code = 0;
 	r->signal = 0;
+	r->cpu_ms = r->maxrss_kb = 0;
 	buf_init(&r->out);
 	buf_init(&r->err);
 }
@@ -153,7 +156,7 @@ static void run_reap(struct run_proc *p)
 	if (p->reaped)
 		return;
 	kill(-p->pid, SIGKILL);
-	while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+	while (wait4(p->pid, &p->status, 0, &p->ru) < 0 && errno == EINTR)
 		;
 	/* A jail's init, orphaned when the group was killed, came back to the
 	 * daemon (jail_new() makes it a subreaper): reap it too. */
@@ -306,7 +309,13 @@ static void run_log_limits(const struct run_cmd *c, const struct jail_status *js
 static int run_result_fill(const struct run_cmd *c, struct run_proc *p, struct run_result *ret,
 			   struct err *e)
 {
-	struct jail_status js = {.valid = 1, .wstatus = p->status};
+	struct jail_status js = {
+		.valid = 1,
+		.wstatus = p->status,
+		.maxrss_kb = p->ru.ru_maxrss,
+		.cpu_ms = (p->ru.ru_utime.tv_sec + p->ru.ru_stime.tv_sec) * 1000L +
+			  (p->ru.ru_utime.tv_usec + p->ru.ru_stime.tv_usec) / 1000,
+	};
 
 	if (p->status_fd >= 0) {
 		jail_status_read(p->status_fd, &js);
@@ -317,6 +326,8 @@ static int run_result_fill(const struct run_cmd *c, struct run_proc *p, struct r
 	}
 	ret->exit_code = WIFEXITED(js.wstatus) ? WEXITSTATUS(js.wstatus) : 0;
 	ret->signal = WIFSIGNALED(js.wstatus) ? WTERMSIG(js.wstatus) : 0;
+	ret->cpu_ms = js.cpu_ms;
+	ret->maxrss_kb = js.maxrss_kb;
 	run_log_limits(c, &js, ret);
 	return 0;
 }

@@ -48,6 +48,8 @@ enum run_error {
 struct run_result {
 	int exit_code; /* exit status, or 0 when killed by a signal */
 	int signal;    /* the signal that ended the tool, or 0 */
+	long cpu_ms;    /* the tool's user and system CPU time */
+	long maxrss_kb; /* the tool's peak resident set */
 	struct buf out;
 	struct buf err; /* empty when merge_output */
 };

@@ -29,6 +29,13 @@ note "auto: $n compiles, jobs_local $before -> $after"
 	fail "with GODISTCC_DISPATCHER unset, $((after - before)) of $n compiles used the local socket"
 assert_same_cache app app-d
 assert_same_file "$T_DIR/app.plain" "$T_DIR/app.dist"
+# Each job's log line says what the tool itself cost: a compile's peak
+# resident set is tens of MiB, and the compiles took CPU.
+read -r peak cpu < <(sed -nE 's/.*: compile [^ ]+ \(local\): exit 0, signal 0, [0-9]+ ms, ([0-9]+) ms CPU, ([0-9]+) MiB peak$/\2 \1/p' \
+	"$DAEMON_LOG" | awk '$1 > p { p = $1 } { c += $2 } END { print p + 0, c + 0 }')
+note "local compiles: largest peak $peak MiB, $cpu ms CPU in all"
+((peak >= 16 && cpu > 0)) ||
+	fail "the job log lines report a largest peak of $peak MiB and $cpu ms CPU: $(grep -m1 '(local): exit' "$DAEMON_LOG")"
 
 # A second daemon on the same socket refuses to start and says why.
 rc=0

@@ -123,6 +123,12 @@ no_strays
 hostile alloc alloc
 expect alloc '^alloc: blocked after [0-9]+ MiB'
 logged 'contained: memory limit \(1024 MiB\)'
+# The job's log line says what the jailed tool cost: it touched most of
+# its 1024 MiB, which takes CPU.
+read -r cpu peak < <(sed -nE 's/.*: compile main: exit 3, signal 0, [0-9]+ ms, ([0-9]+) ms CPU, ([0-9]+) MiB peak$/\1 \2/p' \
+	"$DAEMON_LOG" | tail -n 1)
+((${peak:-0} >= 512 && ${cpu:-0} > 0)) ||
+	fail "the allocating job's log line reports ${cpu:-no} ms CPU and a peak of ${peak:-no} MiB, want ≥ 512 MiB"
 
 hostile bigfile bigfile
 logged 'contained: file size limit \(64 MiB\): killed by SIGXFSZ'
