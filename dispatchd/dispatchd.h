@@ -45,6 +45,7 @@ struct dispatchd {
 	 * daemon runs every job itself, as it always did. */
 	struct hosts *hosts;
 	int nice;	 /* CPU priority of the tools it runs */
+	int job_slice_ms; /* their time slice as SCHED_BATCH; 0: as the daemon's */
 	/* The user's local slots (localslots.h), which jobs of the local
 	 * socket take as the shims' own local work does, so that the client
 	 * never runs more tools at once than it has slots; NULL: not shared. */

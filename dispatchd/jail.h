@@ -74,6 +74,7 @@ struct jail_cmd {
 	const char *root;  /* S: a remote job, isolated; NULL: a local job */
 	int in, out, err;
 	int nice;
+	int slice_ms; /* > 0: SCHED_BATCH with this time slice */
 };
 
 /*

@@ -342,7 +342,11 @@ static int job_exec(struct job *j, struct err *e)
 	const struct jobargs *ja = &j->ja;
 	char **args = NULL, **argv = NULL, **envp = NULL;
 	char *exe = NULL, *dir = NULL;
-	struct run_cmd c = {.cancel_fd = j->d->cancel_fd, .nice = j->d->nice};
+	struct run_cmd c = {
+		.cancel_fd = j->d->cancel_fd,
+		.nice = j->d->nice,
+		.slice_ms = j->d->job_slice_ms,
+	};
 	size_t argc;
 	int r = JOB_E_INTERNAL;
 

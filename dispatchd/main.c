@@ -74,6 +74,7 @@ static struct {
 	long heartbeat;
 	long down_after;
 	long nice;
+	long job_slice;
 	char *max_load;
 	char *local_slots;
 	char *user;
@@ -141,6 +142,10 @@ static const struct config_opt options[] = {
 	{"nice", CONFIG_INT, "10", "DISPATCHD_NICE",
 	 "CPU priority (nice value, 0 to 19) of the tools the daemon runs, so that a "
 	 "volunteer's owner comes first", &conf.nice},
+	{"job-slice", CONFIG_INT, "50", "DISPATCHD_JOB_SLICE",
+	 "tools run as SCHED_BATCH with a time slice of this many milliseconds (1 to 100), so that "
+	 "two sharing a CPU switch seldom; what wakes up still preempts them; 0: leave the "
+	 "scheduling to the kernel's defaults", &conf.job_slice},
 	{"max-load", CONFIG_STRING, "0", "DISPATCHD_MAX_LOAD",
 	 "take no jobs while the machine's one-minute load average, less the daemon's own "
 	 "jobs, is above LOAD (the owner is busy); 0: always take jobs", &conf.max_load},
@@ -381,6 +386,7 @@ static int validate_config(void)
 	check_range(&n, "heartbeat", conf.heartbeat, 1, 3600);
 	check_range(&n, "down-after", conf.down_after, 1, 24 * 3600);
 	check_range(&n, "nice", conf.nice, 0, 19);
+	check_range(&n, "job-slice", conf.job_slice, 0, 100);
 	check_range(&n, "cache-size", conf.cache_size, 0, 1L << 30);
 	check_jail_options(&n);
 	if (localslots_parse("--local-slots", conf.local_slots, &local_slots, &e) < 0)
@@ -747,6 +753,7 @@ static int start_cluster(struct dispatchd *d, struct err *e)
 	if (peer_global_init(d->key, conf.ca_file, e) < 0)
 		return -1;
 	d->nice = (int)conf.nice;
+	d->job_slice_ms = (int)conf.job_slice;
 	parse_load(conf.max_load, &d->max_load);
 	d->hosts = hosts_new(&ho);
 	d->critpath = critpath_new(CRITPATH_MAX);

@@ -66,7 +66,7 @@ static int run_spawn(const struct run_cmd *c, struct run_proc *p, int out, int e
 {
 	struct jail_cmd jc = {.exe = c->exe, .argv = c->argv, .envp = c->envp, .dir = c->dir,
 			      .root = c->isolate ? c->sandbox : NULL, .out = out, .err = err,
-			      .nice = c->nice, .in = -1, .exe_fd = -1};
+			      .nice = c->nice, .slice_ms = c->slice_ms, .in = -1, .exe_fd = -1};
 	int r = -1;
 
 	if ((jc.in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)

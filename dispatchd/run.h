@@ -30,6 +30,7 @@ struct run_cmd {
 	long timeout_s;	   /* the whole process group is killed after this */
 	int cancel_fd;	   /* when readable, kill the tool now; -1: none */
 	int nice;	   /* the tool's CPU priority (0: the daemon's own) */
+	int slice_ms;	   /* > 0: SCHED_BATCH, this time slice (jail.h) */
 	const struct jail *jail; /* NULL: no limits, no namespaces */
 	const char *sandbox;	 /* S: its growth is capped; NULL: unchecked */
 	int isolate;		 /* a remote job: namespaces, S its only files */

@@ -96,6 +96,11 @@ no_strays() {
 hostile read "read /etc/shadow" "list /root" "list /home" "list $state" "read $state/lock" \
 	"list $state/toolchains" "read $ROOT/README" "list /proc"
 expect read '^uid 65534, pid 2,'
+# Jobs run niced (--nice 10) as SCHED_BATCH (3) with a 50 ms time slice
+# (--job-slice; kernels before 6.12 keep no slice and report 0).
+slice=50000000
+[[ $(printf '%s\n' 6.12 "$(uname -r)" | sort -V | head -n 1) == 6.12 ]] || slice=0
+expect read "^sched: policy 3, nice 10, slice $slice ns\$"
 for what in "read /etc/shadow" "list /root" "list /home" "list $state" "read $state/lock" \
 	"list $state/toolchains" "read $ROOT/README" "list /proc"; do
 	expect read "^$what: blocked"

@@ -16,7 +16,9 @@
  *   manyfiles        write 8 MiB files until that fails
  *   escape           setsid() children that outlive the tool
  *
- * For each it prints "ACT: ok ..." when the attack worked and
+ * Before its orders it prints who and where it is, and how the kernel
+ * schedules it ("sched: policy P, nice N, slice S ns", from
+ * sched_getattr(2)). For each it prints "ACT: ok ..." when the attack worked and
  * "ACT: blocked: ..." when it failed, to stdout, then exits 3 as a
  * failed compile does (it writes no output file). Build it
  * statically (cc -static) to run it in the jail, which holds no libraries.
@@ -25,6 +27,7 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +227,26 @@ static void act(char *line)
 	fflush(stdout);
 }
 
+/* The kernel's struct sched_attr (glibc before 2.41 declares none). */
+struct sched_attr_v1 {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+
+static void print_sched(void)
+{
+	struct sched_attr_v1 a = {0};
+
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) < 0)
+		printf("sched: unknown: %s\n", strerror(errno));
+	else
+		printf("sched: policy %u, nice %d, slice %llu ns\n", a.policy, a.nice,
+		       (unsigned long long)a.runtime);
+}
+
 int main(int argc, char **argv)
 {
 	char line[4096];
@@ -238,6 +262,7 @@ int main(int argc, char **argv)
 	}
 	printf("uid %d, pid %d, cwd %s\n", (int)getuid(), (int)getpid(),
 	       getcwd(line, sizeof(line)) ? line : "?");
+	print_sched();
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] && line[0] != '#')
