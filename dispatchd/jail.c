@@ -430,10 +430,11 @@ struct child_sched_attr {
  * The tool's CPU priority, and with slice_ms SCHED_BATCH and a time slice
  * that long (kernels before 6.12 ignore the slice): two compiles sharing
  * a CPU then switch every slice, not every ~1.5 ms, and the wake-ups of a
- * compile's own threads do not preempt the other. That cost a compile 5%
- * more CPU (net/http, two at once on one CPU: 1.05 times its CPU alone;
- * SCHED_BATCH with 50 ms, 1.00). Whatever else wakes up still preempts a
- * batch task. Best effort: without it the tool only gets its nice value.
+ * compile's own threads do not preempt the other. That cost a compile 2
+ * to 5% more CPU (t/bench/run-slice: net/http, two at once on one CPU,
+ * against one alone; SCHED_BATCH with 50 ms: 1.00). Whatever else wakes up
+ * still preempts a batch task. Best effort: without it the tool only gets
+ * its nice value.
  */
 static void child_sched(const struct jail_cmd *c)
 {
