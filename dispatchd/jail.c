@@ -531,6 +531,12 @@ static void child_mounts(const struct jail_cmd *c, int tree)
 		child_fail("pivot_root");
 }
 
+long jail_cpu_ms(const struct rusage *ru)
+{
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000L +
+	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000;
+}
+
 /* pid 1 of the job's PID namespace: starts the tool, waits for it,
  * kills what it left behind and reports. */
 static void __attribute__((noreturn)) child_init(const struct jail *j, const struct jail_cmd *c)
@@ -555,8 +561,7 @@ static void __attribute__((noreturn)) child_init(const struct jail *j, const str
 	}
 	m.wstatus = st;
 	m.maxrss_kb = ru.ru_maxrss;
-	m.cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
-		   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	m.cpu_ms = jail_cpu_ms(&ru);
 	if (kill(-1, SIGKILL) == 0)
 		while ((pid = waitpid(-1, &st, 0)) > 0 || (pid < 0 && errno == EINTR))
 			m.strays += pid > 0;

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 struct err;
+struct rusage;
 
 struct jail_limits {
 	long cpu_s;	/* RLIMIT_CPU: SIGXCPU at this, SIGKILL a second later */
@@ -107,5 +108,8 @@ int jail_spawn(const struct jail *j, const struct jail_cmd *c, pid_t *ret_pid,
 
 /* Reads what the jail reported on status_fd (see struct jail_status). */
 void jail_status_read(int status_fd, struct jail_status *ret);
+
+/* User plus system CPU time of ru, in milliseconds (jail_status.cpu_ms). */
+long jail_cpu_ms(const struct rusage *ru);
 
 #endif

@@ -313,8 +313,7 @@ static int run_result_fill(const struct run_cmd *c, struct run_proc *p, struct r
 		.valid = 1,
 		.wstatus = p->status,
 		.maxrss_kb = p->ru.ru_maxrss,
-		.cpu_ms = (p->ru.ru_utime.tv_sec + p->ru.ru_stime.tv_sec) * 1000L +
-			  (p->ru.ru_utime.tv_usec + p->ru.ru_stime.tv_usec) / 1000,
+		.cpu_ms = jail_cpu_ms(&p->ru),
 	};
 
 	if (p->status_fd >= 0) {
