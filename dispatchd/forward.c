@@ -435,7 +435,9 @@ int forward_send(struct peer *p, struct forward_job *fj, int *ret_uploaded, stru
 		forward_forget(fj, known, sent);
 		forward_error_text(&rep, text, sizeof(text));
 		err_set(e, "%s: answered %ld: %s", peer_url(p), rep.status, text);
-		rc = FORWARD_E_ANSWER;
+		rc = rep.status == 413	 ? FORWARD_E_TOO_LARGE
+		     : rep.status == 422 ? FORWARD_E_LIMIT
+					 : FORWARD_E_ANSWER;
 		goto out;
 	}
 	if (answer_parse(rep.body.data, rep.body.len, r->outs, r->nouts, ret, &ae) < 0) {

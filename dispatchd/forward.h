@@ -46,6 +46,11 @@ struct forward_req {
 enum forward_error {
 	FORWARD_E_UNREACHABLE = -2, /* no answer from the volunteer */
 	FORWARD_E_ANSWER = -3,	    /* an answer not to be used */
+	/* The volunteer ran the job into one of its caps or limits (413
+	 * too_large, 422 limit): the job's own size, which another host
+	 * would likely meet too. */
+	FORWARD_E_TOO_LARGE = -4,
+	FORWARD_E_LIMIT = -5,
 };
 
 /* Names every file's content by hash (reading a linked file only when

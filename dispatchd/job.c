@@ -313,6 +313,8 @@ static int job_run_error(int r)
 	case RUN_E_TOO_LARGE:
 	case RUN_E_DISK:
 		return JOB_E_TOO_LARGE;
+	case RUN_E_TIMEOUT:
+		return JOB_E_LIMIT;
 	default:
 		return JOB_E_INTERNAL;
 	}
@@ -331,7 +333,7 @@ static int job_limit_hit(const struct job *j, struct err *e)
 	}
 	if (j->run.signal == SIGXCPU) {
 		err_set(e, "the tool used up the job's CPU time limit (--job-cpu)");
-		return JOB_E_INTERNAL;
+		return JOB_E_LIMIT;
 	}
 	return 0;
 }
@@ -755,9 +757,10 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 	if (uploaded)
 		hosts_add_toolchain(hs, host, j->m->toolchain);
 	hosts_done(hs, host,
-		   r == 0			? HOST_OK
-		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
-						: HOST_FAILED,
+		   r == 0					     ? HOST_OK
+		   : r == FORWARD_E_UNREACHABLE			     ? HOST_UNREACHABLE
+		   : r == FORWARD_E_TOO_LARGE || r == FORWARD_E_LIMIT ? HOST_UNUSED
+								     : HOST_FAILED,
 		   monotime_ms() - t0, uploaded ? 0 : units);
 	if (r < 0)
 		return r;
@@ -844,6 +847,17 @@ static int job_dispatch(struct job *j, struct err *e)
 		if (r == -1) { /* this daemon's own trouble: no point trying others */
 			err_set(e, "%s", err_msg(&last));
 			r = JOB_E_INTERNAL;
+			break;
+		}
+		if (r == FORWARD_E_TOO_LARGE || r == FORWARD_E_LIMIT) {
+			/* The job's own size, not the host's fault: the host
+			 * keeps its standing, and rather than spend the same
+			 * limit on more hosts, the client runs the job. */
+			log_info("job %s %s: past a cap or limit of the volunteer, back to the "
+				 "client: %s",
+				 goargs_tool_name(j->m->tool), job_package(j), err_msg(&last));
+			err_set(e, "%s", err_msg(&last));
+			r = r == FORWARD_E_LIMIT ? JOB_E_LIMIT : JOB_E_TOO_LARGE;
 			break;
 		}
 		log_warn("job %s %s: volunteer %s failed it: %s",
@@ -940,6 +954,8 @@ const char *job_error_code(int r)
 		return "busy";
 	case JOB_E_FORBIDDEN:
 		return "toolchain_not_allowed";
+	case JOB_E_LIMIT:
+		return "limit";
 	default:
 		return "internal";
 	}

@@ -33,6 +33,7 @@ enum job_error {
 	JOB_E_SHUTTING_DOWN = -6, /* 503 shutting_down */
 	JOB_E_BUSY = -7,	  /* 503 busy: the client had better run it */
 	JOB_E_FORBIDDEN = -8,	  /* 403 toolchain_not_allowed (--toolchains) */
+	JOB_E_LIMIT = -9,	  /* 422 limit: the tool ran past --job-timeout or --job-cpu */
 };
 
 /* The error code of PROTOCOL for a job_error ("bad_request", ...). */

@@ -118,7 +118,7 @@ static void local_log_failure(int r, const struct err *e)
 {
 	const char *code = job_error_code(r);
 
-	if (r == JOB_E_BAD_REQUEST || r == JOB_E_TOO_LARGE)
+	if (r == JOB_E_BAD_REQUEST || r == JOB_E_TOO_LARGE || r == JOB_E_LIMIT)
 		log_info("local job: %s: %s", code, err_msg(e));
 	else
 		log_warn("local job: %s: %s", code, err_msg(e));

@@ -239,7 +239,8 @@ static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 		int n, r;
 
 		if (left <= 0) {
-			err_set(e, "tool ran past the job timeout (%ld s)", c->timeout_s);
+			err_set(e, "the tool ran past the job's wall-clock timeout (--job-timeout, %ld s)",
+				c->timeout_s);
 			log_warn("job %s: contained: wall-clock timeout (%ld s): killed the job's "
 				 "processes", c->id ? c->id : "?", c->timeout_s);
 			return RUN_E_TIMEOUT;

@@ -143,3 +143,30 @@ grep -q "build graph $state/graph.json: $learnt packages" "$DAEMON_LOG" ||
 	fail "the restarted dispatcher's log does not say it loaded the graph"
 note "the build graph ($learnt packages) survived a restart"
 stop_daemon
+
+# A volunteer that answers 422 limit (the job used up its --job-cpu): the
+# job's own size, not the host's trouble. The dispatcher neither backs the
+# host off nor spends the limit on another host: the client gets the 422
+# and, as users run it (GODISTCC_FALLBACK=1), runs the job itself.
+start_volunteer good2
+good2_pid=$VOL_PID good2_url=$VOL_URL
+start_fake limit
+limit_url=$FAKE_URL
+DAEMON_SLOTS=0 start_daemon --peer "$good2_url" --peer "$limit_url"
+wait_state "$good2_url" up 5
+wait_state "$limit_url" up 5
+GODISTCC_FALLBACK=1 must_go dist all-l build -a ./...
+assert_same_cache all all-l
+limit_jobs=$(cat "$T_DIR/fake-limit.count" 2>/dev/null || echo 0)
+note "the limit volunteer was sent $limit_jobs jobs; retried $(status_field jobs_retried)"
+((limit_jobs > 0)) || fail "the limit volunteer was never sent a job"
+(($(status_field jobs_retried) == 0)) ||
+	fail "the dispatcher retried jobs a volunteer answered 422 limit: $(status_field jobs_retried)"
+[[ $(host_field "$limit_url" state) == up && $(host_field "$limit_url" failed) == 0 ]] ||
+	fail "a 422 limit answer counted against the volunteer: $(cluster)"
+grep -q "past a cap or limit of the volunteer, back to the client: $limit_url: answered 422: .*--job-cpu" "$DAEMON_LOG" ||
+	fail "the dispatcher's log does not say why it gave the job back"
+grep -q "$limit_url: answered 422: .*--job-cpu.*; running locally" "$GODISTCC_LOG" ||
+	fail "the shims do not say why they ran jobs themselves"
+kill -9 "$good2_pid" "${FAKE_PIDS[@]}" 2>/dev/null || true
+stop_daemon

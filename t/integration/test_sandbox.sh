@@ -149,6 +149,9 @@ no_strays
 
 hostile spin spin
 logged 'contained: CPU time limit \(15 s\): killed by SIG(XCPU|KILL)'
+# A limit the job ran into is the job's own: 422 limit, not 500 internal.
+grep -qE '422.*limit.*--job-cpu' "$T_DIR/orders/spin.err" ||
+	fail "the CPU-bound job was not answered 422 limit: $(cat "$T_DIR/orders/spin.err")"
 
 # Sleeping forever while a normal build runs through the same daemon: the
 # build is byte-identical, and the sleeper dies at the wall-clock timeout.
@@ -163,6 +166,8 @@ assert_same_cache plain dist
 wait "$sleeper" || true
 ((SECONDS - t0 < timeout_s + 20)) || fail "the sleeping job took $((SECONDS - t0)) s (timeout $timeout_s s)"
 logged "contained: wall-clock timeout \($timeout_s s\): killed the job's processes"
+grep -qE '422.*limit.*--job-timeout' "$T_DIR/orders/sleep.err" ||
+	fail "the sleeping job was not answered 422 limit: $(cat "$T_DIR/orders/sleep.err")"
 (( $(status_field jobs_completed) > 0 )) || fail "the daemon completed no jobs"
 no_strays
 

@@ -5,6 +5,7 @@
  *   garbage  200 with bytes that are no answer bundle
  *   error    500 with a JSON error
  *   hang     never answers (the connection stays open)
+ *   limit    422 limit, as a volunteer whose --job-cpu the job used up
  * It counts the jobs it was sent and prints the count to COUNT_FILE after
  * each one.
  *
@@ -76,6 +77,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	count_job();
 	if (strcmp(mode, "garbage") == 0)
 		return reply(c, 200, "this is not a bundle \x01\x02\x03");
+	if (strcmp(mode, "limit") == 0)
+		return reply(c, 422, "{\"error\":\"limit\",\"message\":\"the tool used up the "
+				     "job's CPU time limit (--job-cpu)\"}");
 	if (strcmp(mode, "hang") == 0) {
 		for (;;)
 			pause();
@@ -90,7 +94,7 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: fakevolunteer garbage|error|hang PORT_FILE COUNT_FILE "
+		fprintf(stderr, "usage: fakevolunteer garbage|error|hang|limit PORT_FILE COUNT_FILE "
 				"[SLOTS]\n");
 		return 2;
 	}
