@@ -334,7 +334,7 @@ static int forward_upload(struct peer *p, const struct forward_req *r, struct er
 	}
 	if (rep.status != 200 && rep.status != 201) {
 		err_set(e, "%s: toolchain upload answered %ld", peer_url(p), rep.status);
-		rc = FORWARD_E_ANSWER;
+		rc = rep.status == 403 ? FORWARD_E_REFUSED : FORWARD_E_ANSWER;
 	}
 out:
 	buf_release(&bin);
@@ -437,6 +437,7 @@ int forward_send(struct peer *p, struct forward_job *fj, int *ret_uploaded, stru
 		err_set(e, "%s: answered %ld: %s", peer_url(p), rep.status, text);
 		rc = rep.status == 413	 ? FORWARD_E_TOO_LARGE
 		     : rep.status == 422 ? FORWARD_E_LIMIT
+		     : rep.status == 403 ? FORWARD_E_REFUSED
 					 : FORWARD_E_ANSWER;
 		goto out;
 	}

@@ -51,6 +51,9 @@ enum forward_error {
 	 * would likely meet too. */
 	FORWARD_E_TOO_LARGE = -4,
 	FORWARD_E_LIMIT = -5,
+	/* 403 toolchain_not_allowed, to the job or the toolchain's upload:
+	 * the volunteer's policy refuses the toolchain, not the job. */
+	FORWARD_E_REFUSED = -6,
 };
 
 /* Names every file's content by hash (reading a linked file only when

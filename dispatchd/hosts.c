@@ -28,6 +28,16 @@
 #define HOSTS_RECHECK_MS 200
 #define HOSTS_STATUS_MAX_BYTES (1u << 20)
 #define HOSTS_TOOLCHAINS_MAX 1024
+/* How long a host that refused a toolchain (403: its --toolchains policy)
+ * is not offered that toolchain's jobs: its owner may change the policy. */
+#define HOSTS_REFUSAL_MS (10 * 60 * 1000)
+#define HOSTS_REFUSALS_MAX 64
+
+/* A toolchain the host refused, and until when that holds. */
+struct host_refusal {
+	char toolchain[HASH_HEX_LEN + 1];
+	long until_ms;
+};
 
 enum host_source { HOST_SELF, HOST_PEER, HOST_JOIN };
 
@@ -49,6 +59,8 @@ struct host {
 	double ms_per_unit; /* 0: no job finished on it yet */
 	char **toolchains;
 	size_t ntoolchains;
+	struct host_refusal refused[HOSTS_REFUSALS_MAX];
+	size_t nrefused;
 	const char *logged_state; /* for logging changes only */
 };
 
@@ -258,6 +270,30 @@ static int host_has_toolchain(const struct host *host, const char *toolchain)
 	return 0;
 }
 
+static struct host_refusal *host_refusal_find(struct host *host, const char *toolchain)
+{
+	for (size_t i = 0; i < host->nrefused; i++)
+		if (strcmp(host->refused[i].toolchain, toolchain) == 0)
+			return &host->refused[i];
+	return NULL;
+}
+
+/* Whether host refused toolchain lately. */
+static int host_refuses(struct host *host, const char *toolchain, long now)
+{
+	const struct host_refusal *r = host_refusal_find(host, toolchain);
+
+	return r && r->until_ms > now;
+}
+
+static void host_refusal_drop(struct host *host, const char *toolchain)
+{
+	struct host_refusal *r = host_refusal_find(host, toolchain);
+
+	if (r)
+		*r = host->refused[--host->nrefused];
+}
+
 /* Expected milliseconds until host would finish j, if it started now. */
 static double host_cost(const struct hosts *h, const struct host *host, const struct hosts_job *j)
 {
@@ -293,7 +329,8 @@ static struct host *hosts_choose_locked(struct hosts *h, const struct hosts_job 
 		const char *st = host_state(h, host, now);
 		double cost;
 
-		if (hosts_excluded(exclude, nexclude, host) || host->slots <= 0)
+		if (hosts_excluded(exclude, nexclude, host) || host->slots <= 0 ||
+		    host_refuses(host, j->toolchain, now))
 			continue;
 		if (strcmp(st, "up") != 0 && strcmp(st, "backoff") != 0)
 			continue;
@@ -486,6 +523,7 @@ void hosts_done(struct hosts *h, struct host *host, enum host_outcome o, long ms
 
 static void host_add_toolchain_locked(struct host *host, const char *toolchain)
 {
+	host_refusal_drop(host, toolchain); /* it holds it now after all */
 	if (host_has_toolchain(host, toolchain) || host->ntoolchains >= HOSTS_TOOLCHAINS_MAX)
 		return;
 	host->toolchains =
@@ -497,6 +535,32 @@ void hosts_add_toolchain(struct hosts *h, struct host *host, const char *toolcha
 {
 	pthread_mutex_lock(&h->mu);
 	host_add_toolchain_locked(host, toolchain);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void hosts_refuse_toolchain(struct hosts *h, struct host *host, const char *toolchain)
+{
+	long now = monotime_ms();
+	struct host_refusal *r;
+
+	if (strlen(toolchain) != HASH_HEX_LEN)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (!(r = host_refusal_find(host, toolchain))) {
+		if (host->nrefused < HOSTS_REFUSALS_MAX) {
+			r = &host->refused[host->nrefused++];
+		} else { /* full: the refusal that ends first makes room */
+			r = &host->refused[0];
+			for (size_t i = 1; i < host->nrefused; i++)
+				if (host->refused[i].until_ms < r->until_ms)
+					r = &host->refused[i];
+		}
+		memcpy(r->toolchain, toolchain, HASH_HEX_LEN + 1);
+		log_info("host %s refuses toolchain %.12s: not offered its jobs for %d min",
+			 host->url ? host->url : "self", toolchain, HOSTS_REFUSAL_MS / 60000);
+	}
+	r->until_ms = now + HOSTS_REFUSAL_MS;
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->mu);
 }
 

@@ -112,6 +112,11 @@ enum host_outcome {
 void hosts_done(struct hosts *h, struct host *host, enum host_outcome o, long ms, double units);
 /* The host now holds toolchain (the dispatcher uploaded it). */
 void hosts_add_toolchain(struct hosts *h, struct host *host, const char *toolchain);
+/* The host refused toolchain (403 toolchain_not_allowed: its --toolchains
+ * policy): jobs of that toolchain do not go there for HOSTS_REFUSAL_MS,
+ * or until it reports holding the toolchain; its other jobs are not
+ * affected. */
+void hosts_refuse_toolchain(struct hosts *h, struct host *host, const char *toolchain);
 
 int host_is_self(const struct host *host);
 /* Borrowed for the table's life; NULL for self. */

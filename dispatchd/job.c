@@ -756,11 +756,14 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 	r = forward_send(host_peer(host), f->fj, &uploaded, &a, e);
 	if (uploaded)
 		hosts_add_toolchain(hs, host, j->m->toolchain);
+	if (r == FORWARD_E_REFUSED)
+		hosts_refuse_toolchain(hs, host, j->m->toolchain);
 	hosts_done(hs, host,
-		   r == 0					     ? HOST_OK
-		   : r == FORWARD_E_UNREACHABLE			     ? HOST_UNREACHABLE
-		   : r == FORWARD_E_TOO_LARGE || r == FORWARD_E_LIMIT ? HOST_UNUSED
-								     : HOST_FAILED,
+		   r == 0			? HOST_OK
+		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
+		   : r == FORWARD_E_TOO_LARGE || r == FORWARD_E_LIMIT || r == FORWARD_E_REFUSED
+			? HOST_UNUSED
+			: HOST_FAILED,
 		   monotime_ms() - t0, uploaded ? 0 : units);
 	if (r < 0)
 		return r;

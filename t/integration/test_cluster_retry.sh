@@ -4,8 +4,11 @@
 # byte-identical to a plain build: the dispatcher checks every answer,
 # backs the bad volunteers off and retries their jobs on the good one.
 # Then the good volunteer is killed with SIGKILL and restarted on its port:
-# it is marked down, comes back up and runs jobs again. Last, the
-# dispatcher restarts and still knows the build graph it learnt.
+# it is marked down, comes back up and runs jobs again. Then the
+# dispatcher restarts and still knows the build graph it learnt. Last,
+# answers that are no fault of the volunteer's: 403 toolchain_not_allowed
+# (the job goes elsewhere, the toolchain is not offered there again) and
+# 422 limit (the job goes back to the client); neither backs it off.
 need_bins
 FAKE=$ROOT/t/tools/bin/fakevolunteer
 [[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
@@ -144,12 +147,37 @@ grep -q "build graph $state/graph.json: $learnt packages" "$DAEMON_LOG" ||
 note "the build graph ($learnt packages) survived a restart"
 stop_daemon
 
+# A volunteer whose policy refuses the build's toolchain (--toolchains
+# local: 403 toolchain_not_allowed): its jobs go to the other volunteer,
+# it is not backed off, and it is not offered that toolchain again.
+start_volunteer good2
+good2_pid=$VOL_PID good2_url=$VOL_URL
+start_volunteer refuser --toolchains local
+refuser_pid=$VOL_PID refuser_url=$VOL_URL
+DAEMON_SLOTS=0 start_daemon --peer "$good2_url" --peer "$refuser_url"
+wait_state "$good2_url" up 5
+wait_state "$refuser_url" up 5
+must_go dist all-r build -a ./...
+assert_same_cache all all-r
+refused=$(curl -fsS "$refuser_url/v1/status" | jq -r .job_requests)
+note "the refusing volunteer was asked $refused times"
+((refused >= 1 && refused <= 2)) ||
+	fail "the refusing volunteer (2 slots) was asked $refused times, want 1 or 2: the first refusals only"
+[[ $(host_field "$refuser_url" state) == up && $(host_field "$refuser_url" failed) == 0 ]] ||
+	fail "a 403 toolchain_not_allowed counted against the volunteer: $(cluster)"
+grep -q "host $refuser_url refuses toolchain" "$DAEMON_LOG" ||
+	fail "the dispatcher's log does not say the volunteer refuses the toolchain"
+must_go dist all-r2 build -a ./...
+assert_same_cache all all-r2
+(($(curl -fsS "$refuser_url/v1/status" | jq -r .job_requests) == refused)) ||
+	fail "the refusing volunteer was offered the toolchain again"
+kill -9 "$refuser_pid" 2>/dev/null || true
+stop_daemon
+
 # A volunteer that answers 422 limit (the job used up its --job-cpu): the
 # job's own size, not the host's trouble. The dispatcher neither backs the
 # host off nor spends the limit on another host: the client gets the 422
 # and, as users run it (GODISTCC_FALLBACK=1), runs the job itself.
-start_volunteer good2
-good2_pid=$VOL_PID good2_url=$VOL_URL
 start_fake limit
 limit_url=$FAKE_URL
 DAEMON_SLOTS=0 start_daemon --peer "$good2_url" --peer "$limit_url"

@@ -206,6 +206,42 @@ Test(hosts, a_failure_backs_off_and_unreachable_is_down)
 	hosts_free(h);
 }
 
+Test(hosts, a_refused_toolchain_goes_elsewhere_and_nothing_else_does)
+{
+	struct hosts *h = table(0);
+	struct hosts_job ja = job(TC_A), jb = job(TC_B);
+	struct host *a = volunteer(h, "http://10.0.0.2:3633", 1, NULL);
+	struct host *b = volunteer(h, "http://10.0.0.3:3633", 1, NULL), *got;
+
+	b->ms_per_unit = 10; /* a is preferred */
+	cr_assert_eq(hosts_pick(h, &ja, NULL, 0, &got), 0);
+	cr_assert_eq(got, a);
+	hosts_refuse_toolchain(h, a, TC_A);
+	hosts_done(h, a, HOST_UNUSED, 10, 1000);
+	cr_assert_str_eq(host_state(h, a, monotime_ms()), "up", "a refusal is no failure");
+	cr_assert_eq(a->failed, 0);
+	cr_assert_eq(hosts_pick(h, &ja, NULL, 0, &got), 0);
+	cr_assert_eq(got, b, "the refused toolchain's jobs go elsewhere");
+	hosts_done(h, b, HOST_OK, 10, 1000);
+	cr_assert_eq(hosts_pick(h, &jb, NULL, 0, &got), 0);
+	cr_assert_eq(got, a, "the refusing host still takes other toolchains");
+	hosts_done(h, a, HOST_OK, 10, 1000);
+	/* Alone, it is not waited for: no host for that toolchain. */
+	struct host *tried[1] = {b};
+	cr_assert_eq(hosts_pick(h, &ja, tried, 1, &got), HOSTS_E_NONE);
+	/* The refusal ends with its time, or when the host reports the
+	 * toolchain as held. */
+	a->refused[0].until_ms = monotime_ms() - 1;
+	cr_assert_not(host_refuses(a, TC_A, monotime_ms()));
+	hosts_refuse_toolchain(h, a, TC_A);
+	cr_assert_eq(a->nrefused, 1, "renewed, not added twice");
+	cr_assert(host_refuses(a, TC_A, monotime_ms()));
+	host_add_toolchain_locked(a, TC_A);
+	cr_assert_not(host_refuses(a, TC_A, monotime_ms()));
+	cr_assert_eq(a->nrefused, 0);
+	hosts_free(h);
+}
+
 Test(hosts, backoff_doubles_to_a_cap)
 {
 	struct hosts *h = table(0);
