@@ -315,12 +315,13 @@ static int hosts_excluded(struct host *const *exclude, size_t n, const struct ho
 }
 
 /* The best host with a free slot, or NULL; *ret_later: slots of the hosts
- * that could take the job once one is free. */
+ * that could take the job once one is free; *ret_refused: hosts that would
+ * but refuse its toolchain. */
 static struct host *hosts_choose_locked(struct hosts *h, const struct hosts_job *j,
 					struct host *const *exclude, size_t nexclude,
-					long *ret_later)
+					long *ret_later, long *ret_refused)
 {
-	long now = monotime_ms(), later = 0;
+	long now = monotime_ms(), later = 0, refused = 0;
 	struct host *best = NULL;
 	double best_cost = 0;
 
@@ -329,11 +330,14 @@ static struct host *hosts_choose_locked(struct hosts *h, const struct hosts_job 
 		const char *st = host_state(h, host, now);
 		double cost;
 
-		if (hosts_excluded(exclude, nexclude, host) || host->slots <= 0 ||
-		    host_refuses(host, j->toolchain, now))
+		if (hosts_excluded(exclude, nexclude, host) || host->slots <= 0)
 			continue;
 		if (strcmp(st, "up") != 0 && strcmp(st, "backoff") != 0)
 			continue;
+		if (host_refuses(host, j->toolchain, now)) {
+			refused++;
+			continue;
+		}
 		later += host->slots;
 		if (strcmp(st, "up") != 0 || host->inflight >= host->slots)
 			continue;
@@ -344,6 +348,7 @@ static struct host *hosts_choose_locked(struct hosts *h, const struct hosts_job 
 		}
 	}
 	*ret_later = later;
+	*ret_refused = refused;
 	return best;
 }
 
@@ -440,7 +445,7 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		long later = 0;
+		long later = 0, refused = 0;
 		struct host *host = NULL;
 
 		if (h->closed) {
@@ -452,9 +457,9 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 			break;
 		}
 		if (nexclude > 0 || !h->queue || hosts_queue_first(h) == &me)
-			host = hosts_choose_locked(h, j, exclude, nexclude, &later);
+			host = hosts_choose_locked(h, j, exclude, nexclude, &later, &refused);
 		else
-			hosts_choose_locked(h, j, exclude, nexclude, &later);
+			hosts_choose_locked(h, j, exclude, nexclude, &later, &refused);
 		if (host) {
 			hosts_take_locked(host);
 			*ret = host;
@@ -462,7 +467,7 @@ int hosts_pick(struct hosts *h, const struct hosts_job *j, struct host *const *e
 			break;
 		}
 		if (later == 0) {
-			r = HOSTS_E_NONE;
+			r = refused ? HOSTS_E_REFUSED : HOSTS_E_NONE;
 			break;
 		}
 		if (!queued && nexclude == 0) {

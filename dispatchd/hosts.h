@@ -87,6 +87,7 @@ enum hosts_error {
 	HOSTS_E_BUSY = -2,   /* the client had better run it */
 	HOSTS_E_CLOSED = -3, /* shutting down */
 	HOSTS_E_TIMEOUT = -4, /* the deadline passed while the job waited */
+	HOSTS_E_REFUSED = -5, /* every host up refuses its toolchain */
 };
 
 /*

@@ -824,6 +824,11 @@ static int job_dispatch(struct job *j, struct err *e)
 				err_set(e, "every slot of the cluster is taken for longer than the "
 					   "job takes: the client runs it");
 				r = JOB_E_BUSY;
+			} else if (r == HOSTS_E_REFUSED) {
+				err_set(e, "every host of the cluster that is up refuses toolchain "
+					   "%.12s (its --toolchains policy)",
+					j->m->toolchain);
+				r = JOB_E_FORBIDDEN;
 			} else if (ntried > 0) {
 				err_set(e, "no other host could take the job after: %s",
 					err_msg(&last));

@@ -171,6 +171,14 @@ must_go dist all-r2 build -a ./...
 assert_same_cache all all-r2
 (($(curl -fsS "$refuser_url/v1/status" | jq -r .job_requests) == refused)) ||
 	fail "the refusing volunteer was offered the toolchain again"
+stop_daemon
+# With nothing but the refuser, the shims are told why and build locally.
+DAEMON_SLOTS=0 start_daemon --peer "$refuser_url"
+wait_state "$refuser_url" up 5
+GODISTCC_FALLBACK=1 must_go dist all-r3 build -a ./...
+assert_same_cache all all-r3
+grep -q "every host of the cluster that is up refuses toolchain .*running locally" "$GODISTCC_LOG" ||
+	fail "the shims were not told that the cluster refuses the toolchain: $(grep -m2 'running locally' "$GODISTCC_LOG")"
 kill -9 "$refuser_pid" 2>/dev/null || true
 stop_daemon
 

@@ -226,9 +226,9 @@ Test(hosts, a_refused_toolchain_goes_elsewhere_and_nothing_else_does)
 	cr_assert_eq(hosts_pick(h, &jb, NULL, 0, &got), 0);
 	cr_assert_eq(got, a, "the refusing host still takes other toolchains");
 	hosts_done(h, a, HOST_OK, 10, 1000);
-	/* Alone, it is not waited for: no host for that toolchain. */
+	/* Alone, it is not waited for, and that is why. */
 	struct host *tried[1] = {b};
-	cr_assert_eq(hosts_pick(h, &ja, tried, 1, &got), HOSTS_E_NONE);
+	cr_assert_eq(hosts_pick(h, &ja, tried, 1, &got), HOSTS_E_REFUSED);
 	/* The refusal ends with its time, or when the host reports the
 	 * toolchain as held. */
 	a->refused[0].until_ms = monotime_ms() - 1;
