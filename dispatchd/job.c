@@ -740,6 +740,23 @@ static int job_fwd_build(struct job *j, struct job_fwd *f, const struct gocfg_pa
 	return forward_prepare(&f->req, &f->fj, e);
 }
 
+/* What a forward_send() result says of the host, for hosts_done(). */
+static enum host_outcome job_host_outcome(int r)
+{
+	switch (r) {
+	case 0:
+		return HOST_OK;
+	case FORWARD_E_UNREACHABLE:
+		return HOST_UNREACHABLE;
+	case FORWARD_E_TOO_LARGE: /* the job's own size */
+	case FORWARD_E_LIMIT:
+	case FORWARD_E_REFUSED: /* its policy on one toolchain */
+		return HOST_UNUSED;
+	default:
+		return HOST_FAILED;
+	}
+}
+
 /* One attempt on a volunteer; the host's slot is given back here. */
 static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		       const struct gocfg_paths *archives, double units, struct err *e)
@@ -758,13 +775,7 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		hosts_add_toolchain(hs, host, j->m->toolchain);
 	if (r == FORWARD_E_REFUSED)
 		hosts_refuse_toolchain(hs, host, j->m->toolchain);
-	hosts_done(hs, host,
-		   r == 0			? HOST_OK
-		   : r == FORWARD_E_UNREACHABLE ? HOST_UNREACHABLE
-		   : r == FORWARD_E_TOO_LARGE || r == FORWARD_E_LIMIT || r == FORWARD_E_REFUSED
-			? HOST_UNUSED
-			: HOST_FAILED,
-		   monotime_ms() - t0, uploaded ? 0 : units);
+	hosts_done(hs, host, job_host_outcome(r), monotime_ms() - t0, uploaded ? 0 : units);
 	if (r < 0)
 		return r;
 	job_take_answer(j, a, f->outs, host_name(hs, host));

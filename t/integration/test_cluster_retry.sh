@@ -54,6 +54,11 @@ host_field() {
 	cluster | jq -r --arg u "$1" --arg f "$2" '.hosts[] | select(.url == $u) | .[$f]'
 }
 
+# vol_field URL FIELD: a field of a volunteer's own /v1/status.
+vol_field() {
+	curl -fsS --max-time 5 "$1/v1/status" | jq -r ".$2"
+}
+
 # wait_state URL STATE SECONDS
 wait_state() {
 	local i st
@@ -102,7 +107,7 @@ garbage_jobs=$(cat "$T_DIR/fake-garbage.count" 2>/dev/null || echo 0)
 error_jobs=$(cat "$T_DIR/fake-error.count" 2>/dev/null || echo 0)
 retried=$(status_field jobs_retried)
 forwarded=$(status_field jobs_forwarded)
-good_done=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+good_done=$(vol_field "$good_url" jobs_completed)
 note "forwarded $forwarded, retried $retried; good ran $good_done," \
 	"garbage was sent $garbage_jobs, error $error_jobs"
 ((garbage_jobs > 0 && error_jobs > 0)) ||
@@ -122,10 +127,10 @@ wait "$good_pid" 2>/dev/null || true
 wait_state "$good_url" down 5
 VOL_LISTEN=${good_url#http://} start_volunteer good
 wait_state "$good_url" up 5
-before=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+before=$(vol_field "$good_url" jobs_completed)
 must_go dist all-d2 build -a ./...
 assert_same_cache all all-d2
-after=$(curl -fsS "$good_url/v1/status" | jq -r .jobs_completed)
+after=$(vol_field "$good_url" jobs_completed)
 note "restarted volunteer ran $after jobs"
 ((after > before)) || fail "the restarted volunteer received no jobs"
 kill -9 "$VOL_PID" "${FAKE_PIDS[@]}" 2>/dev/null || true
@@ -159,7 +164,7 @@ wait_state "$good2_url" up 5
 wait_state "$refuser_url" up 5
 must_go dist all-r build -a ./...
 assert_same_cache all all-r
-refused=$(curl -fsS "$refuser_url/v1/status" | jq -r .job_requests)
+refused=$(vol_field "$refuser_url" job_requests)
 note "the refusing volunteer was asked $refused times"
 ((refused >= 1 && refused <= 2)) ||
 	fail "the refusing volunteer (2 slots) was asked $refused times, want 1 or 2: the first refusals only"
@@ -169,7 +174,7 @@ grep -q "host $refuser_url refuses toolchain" "$DAEMON_LOG" ||
 	fail "the dispatcher's log does not say the volunteer refuses the toolchain"
 must_go dist all-r2 build -a ./...
 assert_same_cache all all-r2
-(($(curl -fsS "$refuser_url/v1/status" | jq -r .job_requests) == refused)) ||
+(($(vol_field "$refuser_url" job_requests) == refused)) ||
 	fail "the refusing volunteer was offered the toolchain again"
 stop_daemon
 # With nothing but the refuser, the shims are told why and build locally.
