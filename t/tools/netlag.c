@@ -11,7 +11,12 @@
  *     devices exist (the caller then moves A into a namespace and puts B on
  *     a bridge). Runs until killed; the devices go with it. A queue holds
  *     at most 10000 frames per direction; more are dropped, as netem's
- *     default limit drops them.
+ *     default limit drops them. The devices take TCP segmentation and
+ *     checksum offload (a frame is then a TCP segment of up to 64 KiB
+ *     behind a virtio-net header), so the relay wakes once per segment
+ *     the stack sends, as netem would see it, not once per 1500 bytes
+ *     (300 MB at 1 Gbit/s: 4844 frames, not 217256, and a quarter of
+ *     the relays' CPU time).
  *   netlag echo PORT
  *     answers every UDP datagram sent to PORT with the same bytes.
  *   netlag ping HOST PORT COUNT
@@ -40,7 +45,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FRAME_MAX 65550
+/* A frame: the virtio-net header, then up to 64 KiB of IP packet (GSO)
+ * behind its Ethernet header. */
+#define FRAME_MAX (65536 + 256)
 #define QUEUE_MAX 10000
 
 static void die(const char *what)
@@ -96,7 +103,7 @@ static int tap_open(const char *name)
 	if (fd < 0)
 		die("open /dev/net/tun");
 	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (strlen(name) >= IFNAMSIZ) {
 		fprintf(stderr, "netlag: device name '%s' is too long\n", name);
 		exit(2);
@@ -104,6 +111,13 @@ static int tap_open(const char *name)
 	memcpy(ifr.ifr_name, name, strlen(name) + 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		die(name);
+	/* Let the kernel hand over and take TCP segments of up to 64 KiB
+	 * with their checksums still to do, as it does with a NIC that
+	 * offloads them (and as netem delays them): one frame per segment,
+	 * not one per 1500 bytes. Both devices of a relay use the same
+	 * header, so a frame is copied as it was read. */
+	if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0)
+		die("TUNSETOFFLOAD");
 	return fd;
 }
 
