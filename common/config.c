@@ -301,20 +301,30 @@ static void config_usage_row(const struct config_opt *o, const char *label, int 
 	fputs(sep[0] == ';' ? ")\n" : "\n", out);
 }
 
+static const char *config_metavar(const struct config_opt *o)
+{
+	if (o->type == CONFIG_BOOL)
+		return "";
+	if (o->metavar)
+		return o->metavar;
+	return o->type == CONFIG_INT ? "N" : "VALUE";
+}
+
 void config_usage(const struct config_opt *tab, FILE *out)
 {
 	struct buf label;
 	int width = 0;
 
 	for (const struct config_opt *o = tab; o->name; o++) {
-		size_t n = strlen(o->name) + strlen(" VALUE");
+		size_t n = strlen(o->name) + 1 + strlen(config_metavar(o));
 		if (n > (size_t)width && n < 40)
 			width = (int)n;
 	}
 	buf_init(&label);
 	for (const struct config_opt *o = tab; o->name; o++) {
 		buf_reset(&label);
-		buf_addf(&label, "%s VALUE", o->name);
+		buf_addf(&label, "%s%s%s", o->name, *config_metavar(o) ? " " : "",
+			 config_metavar(o));
 		config_usage_row(o, label.data, width, out);
 	}
 	buf_release(&label);

@@ -30,6 +30,9 @@ struct config_opt {
 	const char *env;  /* environment variable, or NULL */
 	const char *help;
 	void *dest;
+	/* The value's name in --help (NULL: N for an integer, VALUE for a
+	 * string or list; a flag takes none). */
+	const char *metavar;
 };
 
 /* Sets every option to its default. Table ends with a row whose name is NULL. */
@@ -42,7 +45,7 @@ int config_load_file(const struct config_opt *tab, const char *path, int require
 		     struct err *e);
 /* Loads every option whose env variable is set. */
 int config_load_env(const struct config_opt *tab, struct err *e);
-/* Prints "  --name VALUE  help (default: x; env: Y)" rows. */
+/* Prints "  --name METAVAR  help (default: x; env: Y)" rows. */
 void config_usage(const struct config_opt *tab, FILE *out);
 /* Frees strings and lists the table owns. */
 void config_release(const struct config_opt *tab);

@@ -80,8 +80,12 @@ static void settings_table(struct settings *s, struct config_opt tab[SETTINGS_NR
 	for (size_t i = 0; i < SETTINGS_NROWS; i++) {
 		const struct settings_row *r = &settings_rows[i];
 
-		tab[i] = (struct config_opt){r->name, r->type, r->def,
-					     r->env,  r->help, (char *)s + r->off};
+		tab[i] = (struct config_opt){.name = r->name,
+					     .type = r->type,
+					     .def = r->def,
+					     .env = r->env,
+					     .help = r->help,
+					     .dest = (char *)s + r->off};
 	}
 	tab[SETTINGS_NROWS] = (struct config_opt){0};
 }

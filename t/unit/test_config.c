@@ -19,14 +19,14 @@ static struct config_list opt_hosts;
 
 static const struct config_opt tab[] = {
     {"dispatcher", CONFIG_STRING, "http://127.0.0.1:3633", "TEST_GODISTCC_DISPATCHER", "daemon URL",
-     &opt_dispatcher},
-    {"log-file", CONFIG_STRING, NULL, NULL, "log file", &opt_logfile},
-    {"jobs", CONFIG_INT, "4", "TEST_GODISTCC_JOBS", "parallel jobs", &opt_jobs},
+     &opt_dispatcher, "URL"},
+    {"log-file", CONFIG_STRING, NULL, NULL, "log file", &opt_logfile, NULL},
+    {"jobs", CONFIG_INT, "4", "TEST_GODISTCC_JOBS", "parallel jobs", &opt_jobs, NULL},
     {"fallback", CONFIG_BOOL, "true", "TEST_GODISTCC_FALLBACK", "run locally on trouble",
-     &opt_fallback},
-    {"verbose", CONFIG_BOOL, NULL, NULL, "chatty", &opt_verbose},
-    {"host", CONFIG_LIST, "a,b", "TEST_GODISTCC_HOSTS", "hosts", &opt_hosts},
-    {NULL, 0, NULL, NULL, NULL, NULL},
+     &opt_fallback, NULL},
+    {"verbose", CONFIG_BOOL, NULL, NULL, "chatty", &opt_verbose, NULL},
+    {"host", CONFIG_LIST, "a,b", "TEST_GODISTCC_HOSTS", "hosts", &opt_hosts, "HOST"},
+    {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
 static char *cfg_path;
@@ -254,8 +254,8 @@ Test(config, bad_default_is_reported)
 {
 	long n = 0;
 	const struct config_opt bad[] = {
-	    {"n", CONFIG_INT, "ten", NULL, "a number", &n},
-	    {NULL, 0, NULL, NULL, NULL, NULL},
+	    {"n", CONFIG_INT, "ten", NULL, "a number", &n, NULL},
+	    {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 	};
 	struct err e = {0};
 
@@ -272,11 +272,16 @@ Test(config, usage_lists_every_option)
 	cr_assert_not_null(f);
 	config_usage(tab, f);
 	fclose(f);
-	cr_assert(strstr(text, "  --dispatcher VALUE") != NULL, "%s", text);
+	cr_assert(strstr(text, "  --dispatcher URL  ") != NULL, "%s", text);
 	cr_assert(strstr(text, "daemon URL (default: http://127.0.0.1:3633; env: "
 			       "TEST_GODISTCC_DISPATCHER)\n") != NULL,
 		  "%s", text);
-	cr_assert(strstr(text, "  --verbose VALUE") != NULL, "%s", text);
+	/* The value's name: the row's own, else by type; a flag has none. */
+	cr_assert(strstr(text, "  --log-file VALUE  ") != NULL, "%s", text);
+	cr_assert(strstr(text, "  --jobs N  ") != NULL, "%s", text);
+	cr_assert(strstr(text, "  --host HOST  ") != NULL, "%s", text);
+	cr_assert(strstr(text, "  --verbose     ") != NULL, "%s", text);
+	cr_assert(strstr(text, "--verbose VALUE") == NULL, "%s", text);
 	cr_assert(strstr(text, "chatty\n") != NULL, "%s", text);
 	free(text);
 }
