@@ -8,7 +8,8 @@
 # dispatcher restarts and still knows the build graph it learnt. Last,
 # answers that are no fault of the volunteer's: 403 toolchain_not_allowed
 # (the job goes elsewhere, the toolchain is not offered there again) and
-# 422 limit (the job goes back to the client); neither backs it off.
+# 422 limit (the job goes back to the client); neither backs it off. And
+# a volunteer held back by --max-load gets no jobs.
 need_bins
 FAKE=$ROOT/t/tools/bin/fakevolunteer
 [[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
@@ -210,4 +211,43 @@ grep -q "past a cap or limit of the volunteer, back to the client: $limit_url: a
 grep -q "$limit_url: answered 422: .*--job-cpu.*; running locally" "$GODISTCC_LOG" ||
 	fail "the shims do not say why they ran jobs themselves"
 kill -9 "$good2_pid" "${FAKE_PIDS[@]}" 2>/dev/null || true
+stop_daemon
+
+# A volunteer whose owner is busy (--max-load 0.05, while a spinning shell
+# holds the one-minute load average above it): its status says it takes no
+# jobs, it answers a job 503 busy, the dispatcher shows it busy and sends
+# it nothing, and the build runs on the other volunteer.
+start_volunteer good3
+good3_pid=$VOL_PID good3_url=$VOL_URL
+start_volunteer owner --max-load 0.05
+owner_pid=$VOL_PID owner_url=$VOL_URL
+(while :; do :; done) &
+FAKE_PIDS+=($!)
+for ((i = 0; i < 600; i++)); do
+	[[ $(vol_field "$owner_url" accepting) == false ]] && break
+	sleep 0.1
+done
+[[ $(vol_field "$owner_url" accepting) == false ]] ||
+	fail "the volunteer with --max-load 0.05 still takes jobs at load $(cut -d' ' -f1 /proc/loadavg)"
+note "the owner's volunteer stopped taking jobs after $((i * 100)) ms, load $(vol_field "$owner_url" load)"
+code=$(curl -sS --max-time 5 -o "$T_DIR/busy.json" -w "%{http_code}" -X POST \
+	-H "X-Godistcc-Protocol: 1" \
+	--data-binary @/dev/null "$owner_url/v1/job")
+[[ $code == 503 && $(jq -r .error "$T_DIR/busy.json") == busy ]] ||
+	fail "a job sent to the busy volunteer got $code $(cat "$T_DIR/busy.json"), not 503 busy"
+grep -q -- "--max-load 0.05" "$T_DIR/busy.json" ||
+	fail "the busy answer does not name --max-load: $(cat "$T_DIR/busy.json")"
+DAEMON_SLOTS=0 start_daemon --peer "$good3_url" --peer "$owner_url"
+wait_state "$good3_url" up 5
+wait_state "$owner_url" busy 5
+must_go dist all-o build -a ./...
+assert_same_cache all all-o
+busy_answers=$(grep -c "POST /v1/job: 503 busy" "$T_DIR/owner.log" || true)
+((busy_answers == 1 && $(vol_field "$owner_url" jobs_completed) == 0)) ||
+	fail "the busy volunteer was sent $((busy_answers - 1)) jobs of the build (and ran $(vol_field "$owner_url" jobs_completed))"
+(($(status_field jobs_retried) == 0)) ||
+	fail "the dispatcher retried $(status_field jobs_retried) jobs: it tried the busy volunteer"
+(($(vol_field "$good3_url" jobs_completed) == $(status_field jobs_forwarded))) ||
+	fail "the other volunteer ran $(vol_field "$good3_url" jobs_completed) of $(status_field jobs_forwarded) jobs"
+kill -9 "$good3_pid" "$owner_pid" "${FAKE_PIDS[@]}" 2>/dev/null || true
 stop_daemon
