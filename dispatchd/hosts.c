@@ -726,16 +726,20 @@ void hosts_stop(struct hosts *h)
 
 static json_t *host_json_locked(const struct hosts *h, const struct host *host, long now)
 {
-	json_t *tcs = json_array();
+	json_t *tcs = json_array(), *refuses = json_array();
 
 	for (size_t i = 0; tcs && i < host->ntoolchains; i++)
 		json_array_append_new(tcs, json_string(host->toolchains[i]));
-	return json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f}", "name",
-			 host->name, "url", host->url, "source", host_source_names[host->source],
-			 "state", host_state(h, host, now), "slots", (json_int_t)host->slots,
-			 "running", (json_int_t)host->inflight, "peak", (json_int_t)host->peak,
-			 "done", (json_int_t)host->done, "failed", (json_int_t)host->failed,
-			 "toolchains", tcs, "ms_per_unit", host->ms_per_unit);
+	for (size_t i = 0; refuses && i < host->nrefused; i++)
+		if (host->refused[i].until_ms > now)
+			json_array_append_new(refuses, json_string(host->refused[i].toolchain));
+	return json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f}",
+			 "name", host->name, "url", host->url, "source",
+			 host_source_names[host->source], "state", host_state(h, host, now),
+			 "slots", (json_int_t)host->slots, "running", (json_int_t)host->inflight,
+			 "peak", (json_int_t)host->peak, "done", (json_int_t)host->done, "failed",
+			 (json_int_t)host->failed, "toolchains", tcs, "refuses", refuses,
+			 "ms_per_unit", host->ms_per_unit);
 }
 
 json_t *hosts_cluster_json(struct hosts *h)

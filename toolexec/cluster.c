@@ -68,23 +68,29 @@ static int cluster_count(json_t *o, const char *key, long long max, long long *r
 	return 0;
 }
 
-static int cluster_toolchains(json_t *o, struct cluster_host *h, const char *ctx, struct err *e)
+/* A list of toolchain hashes; with optional, an absent one is empty (a
+ * dispatcher older than the field). */
+static int cluster_toolchains(json_t *o, const char *key, int optional, size_t *ret_n,
+			      char ***ret, const char *ctx, struct err *e)
 {
-	json_t *list = json_object_get(o, "toolchains");
+	json_t *list = json_object_get(o, key);
 
+	*ret = NULL;
+	*ret_n = 0;
+	if (optional && !list)
+		return 0;
 	if (!json_is_array(list))
-		return err_set(
-		    e, "sent a malformed cluster table: %s\"toolchains\" is not an array", ctx);
-	h->toolchains = xcalloc(json_array_size(list) + 1, sizeof(*h->toolchains));
+		return err_set(e, "sent a malformed cluster table: %s\"%s\" is not an array", ctx,
+			       key);
+	*ret = xcalloc(json_array_size(list) + 1, sizeof(**ret));
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const char *id = json_string_value(json_array_get(list, i));
 
 		if (!id)
 			return err_set(
-			    e,
-			    "sent a malformed cluster table: %s\"toolchains\"[%zu] is not a string",
-			    ctx, i);
-		h->toolchains[h->ntoolchains++] = cluster_clean(id);
+			    e, "sent a malformed cluster table: %s\"%s\"[%zu] is not a string", ctx,
+			    key, i);
+		(*ret)[(*ret_n)++] = cluster_clean(id);
 	}
 	return 0;
 }
@@ -106,7 +112,9 @@ static int cluster_host_parse(json_t *o, size_t i, struct cluster_host *h, struc
 	    cluster_count(o, "done", CLUSTER_COUNT_MAX, &h->done, ctx, e) < 0 ||
 	    cluster_count(o, "failed", CLUSTER_COUNT_MAX, &h->failed, ctx, e) < 0)
 		return -1;
-	return cluster_toolchains(o, h, ctx, e);
+	if (cluster_toolchains(o, "toolchains", 0, &h->ntoolchains, &h->toolchains, ctx, e) < 0)
+		return -1;
+	return cluster_toolchains(o, "refuses", 1, &h->nrefuses, &h->refuses, ctx, e);
 }
 
 /* An error answer's "answered CODE: MESSAGE"; 0 when doc is not one. */
@@ -219,6 +227,9 @@ static void cluster_host_release(struct cluster_host *h)
 	for (size_t i = 0; i < h->ntoolchains; i++)
 		free(h->toolchains[i]);
 	free(h->toolchains);
+	for (size_t i = 0; i < h->nrefuses; i++)
+		free(h->refuses[i]);
+	free(h->refuses);
 }
 
 void cluster_free(struct cluster *c)
@@ -284,17 +295,28 @@ static char *cluster_cell(const char *s)
 	return xasprintf("%.*s...", CLUSTER_CELL_MAX - 3, s);
 }
 
-/* "0", or the count and the first hash prefixes: "2: 3f2a91c0 9b1d04e2". */
+/* The count and the first hash prefixes: "2: 3f2a91c0 9b1d04e2". */
+static void cluster_hash_list(struct buf *b, size_t n, char **list)
+{
+	buf_addf(b, "%zu", n);
+	for (size_t i = 0; i < n && i < CLUSTER_SHOWN_TOOLCHAINS; i++)
+		buf_addf(b, "%s%.*s", i ? " " : ": ", CLUSTER_PREFIX_LEN, list[i]);
+	if (n > CLUSTER_SHOWN_TOOLCHAINS)
+		buf_adds(b, " ...");
+}
+
+/* The toolchains held, then those the host's policy refused lately (its
+ * jobs go elsewhere): "1: 3f2a91c0; refuses 1: 9b1d04e2". */
 static char *cluster_toolchains_cell(const struct cluster_host *h)
 {
 	struct buf b;
 
 	buf_init(&b);
-	buf_addf(&b, "%zu", h->ntoolchains);
-	for (size_t i = 0; i < h->ntoolchains && i < CLUSTER_SHOWN_TOOLCHAINS; i++)
-		buf_addf(&b, "%s%.*s", i ? " " : ": ", CLUSTER_PREFIX_LEN, h->toolchains[i]);
-	if (h->ntoolchains > CLUSTER_SHOWN_TOOLCHAINS)
-		buf_adds(&b, " ...");
+	cluster_hash_list(&b, h->ntoolchains, h->toolchains);
+	if (h->nrefuses > 0) {
+		buf_adds(&b, "; refuses ");
+		cluster_hash_list(&b, h->nrefuses, h->refuses);
+	}
 	return buf_detach(&b, NULL);
 }
 

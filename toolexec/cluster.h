@@ -24,6 +24,8 @@ struct cluster_host {
 	long long slots, running, peak, done, failed;
 	size_t ntoolchains;
 	char **toolchains; /* hex SHA-256s, as sent (cleaned) */
+	size_t nrefuses;
+	char **refuses; /* those its policy refused lately (none from older daemons) */
 };
 
 struct cluster {

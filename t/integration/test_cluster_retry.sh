@@ -173,6 +173,12 @@ note "the refusing volunteer was asked $refused times"
 	fail "a 403 toolchain_not_allowed counted against the volunteer: $(cluster)"
 grep -q "host $refuser_url refuses toolchain" "$DAEMON_LOG" ||
 	fail "the dispatcher's log does not say the volunteer refuses the toolchain"
+refused_tc=$(cluster | jq -r --arg u "$refuser_url" '.hosts[] | select(.url == $u) | .refuses | join(" ")')
+[[ $refused_tc =~ ^[0-9a-f]{64}$ ]] ||
+	fail "the cluster table does not show the one toolchain the volunteer refuses: $(cluster)"
+"$SHIM" --status >"$T_DIR/status.txt" || fail "godistcc --status failed: $(cat "$T_DIR/status.txt")"
+grep -q "refuses 1: ${refused_tc:0:8}\$" "$T_DIR/status.txt" ||
+	fail "godistcc --status does not show the refusal: $(cat "$T_DIR/status.txt")"
 must_go dist all-r2 build -a ./...
 assert_same_cache all all-r2
 (($(vol_field "$refuser_url" job_requests) == refused)) ||

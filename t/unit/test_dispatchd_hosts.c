@@ -206,6 +206,21 @@ Test(hosts, a_failure_backs_off_and_unreachable_is_down)
 	hosts_free(h);
 }
 
+/* The "refuses" list of host i in the cluster table, as compact JSON. */
+static const char *refuses_of(struct hosts *h, size_t i)
+{
+	static char out[512];
+	json_t *doc = hosts_cluster_json(h);
+	char *text = json_dumps(json_object_get(json_array_get(json_object_get(doc, "hosts"), i),
+						"refuses"),
+				JSON_COMPACT | JSON_ENCODE_ANY);
+
+	snprintf(out, sizeof(out), "%s", text ? text : "(none)");
+	free(text);
+	json_decref(doc);
+	return out;
+}
+
 Test(hosts, a_refused_toolchain_goes_elsewhere_and_nothing_else_does)
 {
 	struct hosts *h = table(0);
@@ -229,10 +244,14 @@ Test(hosts, a_refused_toolchain_goes_elsewhere_and_nothing_else_does)
 	/* Alone, it is not waited for, and that is why. */
 	struct host *tried[1] = {b};
 	cr_assert_eq(hosts_pick(h, &ja, tried, 1, &got), HOSTS_E_REFUSED);
+	/* The cluster table shows it, for the operator. */
+	cr_assert_str_eq(refuses_of(h, 0), "[\"" TC_A "\"]");
+	cr_assert_str_eq(refuses_of(h, 1), "[]");
 	/* The refusal ends with its time, or when the host reports the
 	 * toolchain as held. */
 	a->refused[0].until_ms = monotime_ms() - 1;
 	cr_assert_not(host_refuses(a, TC_A, monotime_ms()));
+	cr_assert_str_eq(refuses_of(h, 0), "[]", "an ended refusal is not shown");
 	hosts_refuse_toolchain(h, a, TC_A);
 	cr_assert_eq(a->nrefused, 1, "renewed, not added twice");
 	cr_assert(host_refuses(a, TC_A, monotime_ms()));

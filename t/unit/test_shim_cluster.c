@@ -128,6 +128,31 @@ Test(shim_cluster, many_toolchains_show_count_and_three_prefixes)
 	cluster_free(c);
 }
 
+/* A host with a "refuses" list (dispatchers from this version on). */
+#define HOST_REFUSES(refuses)                                                                  \
+	"{\"name\":\"v\",\"url\":null,\"source\":\"peer\",\"state\":\"up\",\"slots\":1,"      \
+	"\"running\":0,\"peak\":0,\"done\":0,\"failed\":0,\"toolchains\":[\"" SHA_A "\"],"         \
+	"\"refuses\":" refuses ",\"ms_per_unit\":0}"
+
+Test(shim_cluster, refused_toolchains_follow_the_held_ones)
+{
+	struct cluster *c = parse_ok(DOC(HOST_REFUSES("[\"" SHA_B "\"]")));
+	char *out = printed(c, "x");
+
+	cr_assert_not_null(strstr(out, "  1: 3f2a91c0; refuses 1: 9b1d04e2\n"), "%s", out);
+	free(out);
+	cluster_free(c);
+	c = parse_ok(DOC(HOST_REFUSES("[]")));
+	out = printed(c, "x");
+	cr_assert_not_null(strstr(out, "  1: 3f2a91c0\n"), "an empty list is not shown: %s", out);
+	free(out);
+	cluster_free(c);
+	cr_assert_str_eq(parse_error(DOC(HOST_REFUSES("\"x\""))),
+			 "sent a malformed cluster table: hosts[0]: \"refuses\" is not an array");
+	cr_assert_str_eq(parse_error(DOC(HOST_REFUSES("[7]"))),
+			 "sent a malformed cluster table: hosts[0]: \"refuses\"[0] is not a string");
+}
+
 Test(shim_cluster, escapes_never_reach_the_terminal)
 {
 	struct cluster *c = parse_ok(
