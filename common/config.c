@@ -322,9 +322,10 @@ void config_usage(const struct config_opt *tab, FILE *out)
 	}
 	buf_init(&label);
 	for (const struct config_opt *o = tab; o->name; o++) {
+		const char *metavar = config_metavar(o);
+
 		buf_reset(&label);
-		buf_addf(&label, "%s%s%s", o->name, *config_metavar(o) ? " " : "",
-			 config_metavar(o));
+		buf_addf(&label, "%s%s%s", o->name, *metavar ? " " : "", metavar);
 		config_usage_row(o, label.data, width, out);
 	}
 	buf_release(&label);

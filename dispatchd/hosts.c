@@ -278,12 +278,18 @@ static struct host_refusal *host_refusal_find(struct host *host, const char *too
 	return NULL;
 }
 
+/* Whether refusal r still holds at now. */
+static int host_refusal_holds(const struct host_refusal *r, long now)
+{
+	return r->until_ms > now;
+}
+
 /* Whether host refused toolchain lately. */
 static int host_refuses(struct host *host, const char *toolchain, long now)
 {
 	const struct host_refusal *r = host_refusal_find(host, toolchain);
 
-	return r && r->until_ms > now;
+	return r && host_refusal_holds(r, now);
 }
 
 static void host_refusal_drop(struct host *host, const char *toolchain)
@@ -731,7 +737,7 @@ static json_t *host_json_locked(const struct hosts *h, const struct host *host, 
 	for (size_t i = 0; tcs && i < host->ntoolchains; i++)
 		json_array_append_new(tcs, json_string(host->toolchains[i]));
 	for (size_t i = 0; refuses && i < host->nrefused; i++)
-		if (host->refused[i].until_ms > now)
+		if (host_refusal_holds(&host->refused[i], now))
 			json_array_append_new(refuses, json_string(host->refused[i].toolchain));
 	return json_pack("{s:s, s:s?, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:f}",
 			 "name", host->name, "url", host->url, "source",
