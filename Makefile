@@ -30,6 +30,13 @@ COMMON_OBJ = $(COMMON_SRC:.c=.o)
 SHIM_OBJ   = $(addprefix toolexec/,main.o shim.o local.o job.o replay.o \
                settings.o fallback.o status.o cluster.o)
 SHIM_LIBS  = $(shell pkg-config --libs jansson)
+# It runs once per compile: linked statically (a static PIE) it skips the
+# dynamic loader, 0.3 ms of the 0.7 ms its start took (hyperfine of
+# "godistcc --version"). Sanitizer builds cannot link statically.
+ifeq ($(SANITIZE),)
+SHIM_LDFLAGS = -static-pie
+SHIM_LIBS  = $(shell pkg-config --static --libs jansson)
+endif
 HTTP_OBJ   = $(addprefix toolexec/,http_main.o shim.o job.o jobbundle.o replay.o settings.o \
                fallback.o client.o curlapi.o toolhash.o upload.o status.o cluster.o \
                status_http.o)
@@ -54,7 +61,7 @@ common/libcommon.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 bin/godistcc: $(SHIM_OBJ) common/libcommon.a | bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(SHIM_LIBS)
+	$(CC) $(LDFLAGS) $(SHIM_LDFLAGS) -o $@ $^ $(SHIM_LIBS)
 
 $(HTTP_HELPER): $(HTTP_OBJ) common/libcommon.a | libexec/godistcc
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
