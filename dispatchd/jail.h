@@ -98,7 +98,8 @@ struct jail_status {
 int jail_prepare(const struct jail *j, const char *root, struct err *e);
 
 /*
- * Forks the process that becomes (or starts) the tool; *ret_pid leads its
+ * Starts the process that becomes (or starts) the tool: vfork(2) for a
+ * job without isolation, fork(2) for an isolated one; *ret_pid leads its
  * own process group. *ret_status_fd (-1: none, the wait status of
  * *ret_pid is the tool's) is read with jail_status_read() after *ret_pid
  * has been reaped; the caller closes it.
