@@ -9,8 +9,8 @@
 struct answer;
 struct err;
 
-/* Writes every output atomically (temporary file + rename) at its path,
- * with mode 0666 & ~umask, as compile and asm create them (os.Create). */
+/* Writes every output at its path, created or truncated with mode
+ * 0666 & ~umask, as compile and asm create them (os.Create). */
 int replay_outputs(const struct answer *a, struct err *e);
 
 /* Writes the captured stdout to fd 1 and stderr to fd 2, verbatim. */
