@@ -6,6 +6,7 @@
 #include "blobs.h"
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "goargs.h"
 #include "manifest.h"
 
@@ -112,9 +113,15 @@ static int jobargs_set_cfg(char **slot, const struct goargs_item *it, const char
 static int jobargs_output(struct jobargs *ja, const struct manifest *m,
 			  const struct goargs_item *it, const char *abs, struct err *e)
 {
-	char *dir = xstrndup(abs, (size_t)(strrchr(abs, '/') - abs));
-	int conflict = dir[0] && manifest_dir_conflicts(m, dir);
+	char *dir;
+	int conflict;
 
+	/* "/" (also "/.", or "." in cwd "/") names no file: the daemon would
+	 * collect the job's whole directory as the output. */
+	if (!fs_path_is_clean_abs(abs))
+		return err_set(e, "args: %s %s: not a file's path", it->flag, it->value);
+	dir = xstrndup(abs, (size_t)(strrchr(abs, '/') - abs));
+	conflict = dir[0] && manifest_dir_conflicts(m, dir);
 	free(dir);
 	if (conflict)
 		return err_set(e, "args: %s %s: its directory is a file of the job", it->flag,

@@ -131,6 +131,13 @@ Test(dispatchd_jobargs, output_below_a_file)
 		       "its directory is a file of the job");
 }
 
+/* Found by t/fuzz/fuzz_jobargs (its corpus keeps the input). */
+Test(dispatchd_jobargs, output_is_the_root)
+{
+	expect_refused(args_with("/", NULL, "/src/m/main.go"), 0, "-o /: not a file's path");
+	expect_refused(args_with("/.", NULL, "/src/m/main.go"), 0, "-o /.: not a file's path");
+}
+
 Test(dispatchd_jobargs, local_only)
 {
 	expect_refused(args_with("/tmp/wb/b001/_pkg_.a", "-json=0,file:///tmp/x", "/src/m/main.go"),
