@@ -116,8 +116,8 @@ static int jobargs_output(struct jobargs *ja, const struct manifest *m,
 	char *dir;
 	int conflict;
 
-	/* "/" (also "/.", or "." in cwd "/") names no file: the daemon would
-	 * collect the job's whole directory as the output. */
+	/* "/" (also "/.", or "." in cwd "/") names no file: relocated, it is
+	 * the job's own directory. */
 	if (!fs_path_is_clean_abs(abs))
 		return err_set(e, "args: %s %s: not a file's path", it->flag, it->value);
 	dir = xstrndup(abs, (size_t)(strrchr(abs, '/') - abs));
