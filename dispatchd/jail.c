@@ -41,8 +41,9 @@ struct jail {
 	char gid_map[32];
 };
 
-/* The child's descriptors, at fixed numbers once it has set them up. */
-enum { FD_EXE = 3, FD_STATUS, FD_USERNS, FD_NETNS, FD_COUNT };
+/* The child's descriptors, at fixed numbers once it has set them up.
+ * FD_STARTED is the job's init's: the tool holds it until its exec. */
+enum { FD_EXE = 3, FD_STATUS, FD_USERNS, FD_NETNS, FD_COUNT, FD_STARTED = FD_COUNT };
 
 /* What the child writes on the status pipe. */
 struct jail_msg {
@@ -54,7 +55,9 @@ struct jail_msg {
 	char step[64];	   /* which step failed */
 };
 
-enum { JAIL_MSG_FAILED = 1, JAIL_MSG_EXIT = 2 };
+/* STARTED: the set-up is over, the tool's exec happened (or failed, then
+ * a FAILED came first). EXIT: the tool's end, the last message. */
+enum { JAIL_MSG_FAILED = 1, JAIL_MSG_EXIT = 2, JAIL_MSG_STARTED = 3 };
 
 /* --- start-up --- */
 
@@ -466,7 +469,8 @@ static void __attribute__((noreturn)) child_exec(const struct jail *j, const str
 		child_fail("chdir");
 	fcntl(FD_EXE, F_SETFD, FD_CLOEXEC);
 	fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC);
-	syscall(SYS_close_range, FD_STATUS + 1, ~0U, 0);
+	syscall(SYS_close_range, FD_STATUS + 1, FD_STARTED - 1, 0);
+	syscall(SYS_close_range, FD_STARTED + 1, ~0U, 0); /* FD_STARTED: close-on-exec */
 	/* A toolchain just uploaded may still be open for writing in a child
 	 * another thread forked a moment ago: retry briefly. */
 	for (int tries = 0; tries < 20; tries++) {
@@ -542,14 +546,31 @@ long jail_cpu_ms(const struct rusage *ru)
 static void __attribute__((noreturn)) child_init(const struct jail *j, const struct jail_cmd *c)
 {
 	struct jail_msg m = {.kind = JAIL_MSG_EXIT};
+	struct jail_msg started = {.kind = JAIL_MSG_STARTED};
 	struct rusage ru;
 	pid_t tool, pid;
-	int st;
+	int st, go[2];
+	char byte;
 
+	/* The tool's exec (or death) closes its copy of FD_STARTED, the only
+	 * write end left: then the daemon hears that the set-up is over. */
+	if (pipe2(go, O_CLOEXEC) < 0 ||
+	    (go[1] != FD_STARTED && dup3(go[1], FD_STARTED, O_CLOEXEC) < 0))
+		child_fail("pipe");
+	if (go[1] != FD_STARTED)
+		close(go[1]);
 	if ((tool = fork()) < 0)
 		child_fail("fork the tool");
-	if (tool == 0)
+	if (tool == 0) {
+		close(go[0]);
 		child_exec(j, c, 1);
+	}
+	close(FD_STARTED);
+	while (read(go[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	close(go[0]);
+	if (write(FD_STATUS, &started, sizeof(started)) < 0)
+		_exit(1);
 	for (;;) {
 		pid = wait4(-1, &st, 0, &ru);
 		if (pid == tool)
@@ -665,6 +686,7 @@ int jail_spawn(const struct jail *j, const struct jail_cmd *c, pid_t *ret_pid,
 		return jail_vspawn(j, c, ret_pid, ret_status_fd, e);
 	if (pipe2(st, O_CLOEXEC) < 0)
 		return err_errno(e, errno, "pipe");
+	fcntl(st[0], F_SETFL, O_NONBLOCK); /* a stuck writer never blocks a read */
 	if ((pid = fork()) < 0) {
 		err_errno(e, errno, "fork");
 		goto out;
@@ -684,27 +706,49 @@ out:
 	return r;
 }
 
-void jail_status_read(int status_fd, struct jail_status *ret)
+void jail_status_init(struct jail_status *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->error, sizeof(ret->error), "the jail reported nothing");
+}
+
+int jail_status_next(int status_fd, struct jail_status *st)
 {
 	struct jail_msg m;
 	ssize_t n;
 
-	memset(ret, 0, sizeof(*ret));
-	snprintf(ret->error, sizeof(ret->error), "the jail reported nothing");
-	if (status_fd < 0)
-		return;
-	/* Several messages only when the tool's exec failed. */
-	while ((n = read(status_fd, &m, sizeof(m))) == (ssize_t)sizeof(m)) {
-		if (m.kind == JAIL_MSG_FAILED) {
-			m.step[sizeof(m.step) - 1] = '\0';
-			snprintf(ret->error, sizeof(ret->error), "%s: %s", m.step, strerror(m.err));
-			ret->valid = 0;
-			return;
-		}
-		ret->valid = 1;
-		ret->wstatus = m.wstatus;
-		ret->maxrss_kb = m.maxrss_kb;
-		ret->cpu_ms = m.cpu_ms;
-		ret->strays = m.strays;
+	while ((n = read(status_fd, &m, sizeof(m))) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -1;
+	if (n != (ssize_t)sizeof(m)) /* the end: every writer is gone */
+		return 0;
+	if (st->failed) /* what follows a failure (a STARTED) says nothing */
+		return 1;
+	switch (m.kind) {
+	case JAIL_MSG_FAILED:
+		m.step[sizeof(m.step) - 1] = '\0';
+		snprintf(st->error, sizeof(st->error), "%s: %s", m.step, strerror(m.err));
+		st->failed = st->started = 1;
+		st->valid = 0;
+		break;
+	case JAIL_MSG_STARTED:
+		st->started = 1;
+		break;
+	case JAIL_MSG_EXIT:
+		st->started = st->valid = 1;
+		st->wstatus = m.wstatus;
+		st->maxrss_kb = m.maxrss_kb;
+		st->cpu_ms = m.cpu_ms;
+		st->strays = m.strays;
+		break;
 	}
+	return 1;
+}
+
+void jail_status_read(int status_fd, struct jail_status *st)
+{
+	if (status_fd >= 0)
+		while (jail_status_next(status_fd, st) > 0)
+			;
 }

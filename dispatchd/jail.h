@@ -79,11 +79,14 @@ struct jail_cmd {
 };
 
 /*
- * What the jail reports about the tool once the process jail_spawn()
- * started has been reaped (jail_status_read()).
+ * What the jail reports about an isolated tool: that its set-up is over
+ * (jail_status_next() while it runs), then how it ended, once the process
+ * jail_spawn() started has been reaped (jail_status_read()).
  */
 struct jail_status {
+	int started;	 /* the tool's exec happened, or the jail failed */
 	int valid;	 /* 0: the tool never started; error holds why */
+	int failed;	 /* the jail reported a failed step (error) */
 	int wstatus;	 /* the tool's wait status */
 	long maxrss_kb;	 /* peak resident memory */
 	long cpu_ms;	 /* user + system CPU time */
@@ -107,8 +110,20 @@ int jail_prepare(const struct jail *j, const char *root, struct err *e);
 int jail_spawn(const struct jail *j, const struct jail_cmd *c, pid_t *ret_pid,
 	       int *ret_status_fd, struct err *e);
 
-/* Reads what the jail reported on status_fd (see struct jail_status). */
-void jail_status_read(int status_fd, struct jail_status *ret);
+/* Empty: nothing started, "the jail reported nothing". */
+void jail_status_init(struct jail_status *st);
+
+/*
+ * Reads one report from status_fd into *st: 1 when there was one, 0 at
+ * the end (every writer gone), -1 when there is none yet (status_fd does
+ * not block) or on a read error. Each report is written whole, in one
+ * write(2).
+ */
+int jail_status_next(int status_fd, struct jail_status *st);
+
+/* Reads every report left on status_fd into *st (see struct
+ * jail_status), once the process jail_spawn() started has been reaped. */
+void jail_status_read(int status_fd, struct jail_status *st);
 
 /* User plus system CPU time of ru, in milliseconds (jail_status.cpu_ms). */
 long jail_cpu_ms(const struct rusage *ru);

@@ -305,6 +305,15 @@ static char **job_argv(const struct job *j, char **args, size_t argc)
 	return argv;
 }
 
+/*
+ * How long the jail may take to start an isolated tool (the fork, the
+ * namespaces and the mounts take milliseconds). Past it the host is in
+ * trouble, as when one of its processes spun in the kernel for minutes
+ * before its exec: the job fails with 500 and the client runs it
+ * elsewhere, rather than waiting for --job-timeout.
+ */
+#define JOB_START_MS 10000L
+
 static int job_run_error(int r)
 {
 	switch (r) {
@@ -315,6 +324,7 @@ static int job_run_error(int r)
 		return JOB_E_TOO_LARGE;
 	case RUN_E_TIMEOUT:
 		return JOB_E_LIMIT;
+	case RUN_E_START: /* this host's trouble: the client tries another */
 	default:
 		return JOB_E_INTERNAL;
 	}
@@ -364,6 +374,7 @@ static int job_exec(struct job *j, struct err *e)
 	c.exe = exe = toolchain_path(j->d->store, j->m->toolchain);
 	c.merge_output = j->m->merge_output;
 	c.timeout_s = j->d->job_timeout;
+	c.start_ms = JOB_START_MS;
 	c.jail = j->d->jail;
 	c.sandbox = sandbox_root(j->sb);
 	c.isolate = !j->local; /* a local job reads the user's files through links */

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
@@ -24,6 +26,7 @@
 
 /* One running tool: the read ends of its pipes and how to wait for it. */
 struct run_proc {
+	const char *id; /* the job, for logs */
 	pid_t pid;
 	int pidfd; /* -1 when the kernel has no pidfd_open() */
 	int fd[2]; /* read ends for stdout, stderr; -1 once closed */
@@ -32,8 +35,11 @@ struct run_proc {
 	int status;
 	struct rusage ru; /* the leader's, once reaped */
 	int status_fd; /* the jail's report, or -1 */
+	int watch_status;      /* polling status_fd for the start */
+	struct jail_status js; /* what status_fd said so far */
 	long long disk_base; /* S's size when the tool started */
 	long next_disk_ms;   /* when to measure S again */
+	long start_by;	     /* when the tool must have started, if watched */
 };
 
 void run_result_init(struct run_result *r)
@@ -149,20 +155,106 @@ static int run_read(struct run_proc *p, int i, struct err *e)
 	return 0;
 }
 
+/* A killed job's processes that outlived RUN_REAP_GRACE_MS. */
+struct run_stuck {
+	pid_t pid;	/* the group, and its leader unless reaped */
+	int leader_reaped;
+	long killed_ms; /* when they were killed */
+	char id[32];
+};
+
+/* Waits for the stuck processes, however long they take, and logs it. The
+ * group's id cannot be reused while one of them is left unreaped. */
+static void *run_reap_stuck(void *arg)
+{
+	struct run_stuck *s = arg;
+
+	while (!s->leader_reaped && waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	while (waitpid(-s->pid, NULL, 0) > 0 || errno == EINTR)
+		;
+	log_warn("job %s: its processes died at last, %ld s after SIGKILL", s->id,
+		 (monotime_ms() - s->killed_ms) / 1000);
+	free(s);
+	return NULL;
+}
+
+/* Hands the processes still alive to a thread of their own. */
+static void run_leave_stuck(struct run_proc *p, long killed_ms)
+{
+	struct run_stuck *s = xcalloc(1, sizeof(*s));
+	pthread_attr_t a;
+	pthread_t t;
+	int r;
+
+	s->pid = p->pid;
+	s->leader_reaped = p->reaped;
+	s->killed_ms = killed_ms;
+	snprintf(s->id, sizeof(s->id), "%s", p->id);
+	log_warn("job %s: its processes are alive %d ms after SIGKILL (stuck in the kernel?); "
+		 "answering without waiting for them", s->id, RUN_REAP_GRACE_MS);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &a, run_reap_stuck, s);
+	pthread_attr_destroy(&a);
+	if (r != 0)
+		run_reap_stuck(s); /* no thread: wait here, as there is no other way */
+	p->reaped = 1;
+}
+
+/* Reaps the leader: 1 once done, 0 when it is still alive at deadline
+ * (with a pidfd to wait on; without one, it waits as long as it takes). */
+static int run_reap_leader(struct run_proc *p, long deadline)
+{
+	struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
+	long left;
+	pid_t r;
+
+	if (p->pidfd >= 0)
+		while ((left = deadline - monotime_ms()) > 0)
+			if (poll(&pf, 1, (int)left) > 0)
+				break;
+	while ((r = wait4(p->pid, &p->status, p->pidfd >= 0 ? WNOHANG : 0, &p->ru)) < 0 &&
+	       errno == EINTR)
+		;
+	return r != 0; /* < 0: ECHILD, nothing left to wait for */
+}
+
 /* Kills the whole group (strays included) while the leader is not yet
- * reaped, so the group id cannot have been reused, then reaps it. */
+ * reaped, so the group id cannot have been reused, then reaps it. A jail's
+ * init, orphaned when the group was killed, comes back to the daemon
+ * (jail_new() makes it a subreaper): it is reaped too. What has not died
+ * RUN_REAP_GRACE_MS after the kill is left to run_reap_stuck(). */
 static void run_reap(struct run_proc *p)
 {
+	long killed = monotime_ms(), deadline = killed + RUN_REAP_GRACE_MS;
+	siginfo_t si;
+
 	if (p->reaped)
 		return;
 	kill(-p->pid, SIGKILL);
-	while (wait4(p->pid, &p->status, 0, &p->ru) < 0 && errno == EINTR)
-		;
-	/* A jail's init, orphaned when the group was killed, came back to the
-	 * daemon (jail_new() makes it a subreaper): reap it too. */
-	while (p->status_fd >= 0 && (waitpid(-p->pid, NULL, 0) > 0 || errno == EINTR))
-		;
+	if (!run_reap_leader(p, deadline)) {
+		run_leave_stuck(p, killed);
+		return;
+	}
 	p->reaped = 1;
+	if (p->status_fd < 0)
+		return;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PGID, (id_t)p->pid, &si, WEXITED | WNOHANG) < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* ECHILD: the group is gone */
+		}
+		if (si.si_pid)
+			continue;
+		if (monotime_ms() >= deadline) {
+			run_leave_stuck(p, killed);
+			return;
+		}
+		poll(NULL, 0, 5);
+	}
 }
 
 /* Whether the tool has exited: then it is reaped (its group killed). */
@@ -175,9 +267,9 @@ static void run_check_exit(struct run_proc *p)
 }
 
 struct run_poll {
-	struct pollfd fds[4];
+	struct pollfd fds[5];
 	int n;
-	int slot[4]; /* 0, 1: pipe index; 2: pidfd; 3: cancel_fd */
+	int slot[5]; /* 0, 1: pipe index; 2: pidfd; 3: cancel_fd; 4: status_fd */
 };
 
 static void run_poll_add(struct run_poll *pl, int fd, int slot)
@@ -202,6 +294,10 @@ static int run_dispatch(struct run_proc *p, const struct run_poll *pl, struct er
 		}
 		if (pl->slot[i] == 2)
 			run_check_exit(p);
+		else if (pl->slot[i] == 4) {
+			if (jail_status_next(p->status_fd, &p->js) == 0 || p->js.started)
+				p->watch_status = 0;
+		}
 		else if ((r = run_read(p, pl->slot[i], e)) < 0)
 			return r;
 	}
@@ -228,6 +324,19 @@ static int run_check_disk(struct run_proc *p, const struct run_cmd *c, long now,
 	return RUN_E_DISK;
 }
 
+/* Whether the jail has not started the tool by its deadline. */
+static int run_check_start(const struct run_proc *p, const struct run_cmd *c, long now,
+			   struct err *e)
+{
+	if (!p->watch_status || now < p->start_by)
+		return 0;
+	err_set(e, "the jail did not start the tool within %ld ms: this host's trouble, not "
+		   "the job's", c->start_ms);
+	log_warn("job %s: the jail did not start the tool within %ld ms: killed the job's "
+		 "processes", p->id, c->start_ms);
+	return RUN_E_START;
+}
+
 /* Collects output until both pipes are closed and the tool has exited. */
 static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 {
@@ -238,6 +347,10 @@ static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 		long now = monotime_ms(), left = deadline - now;
 		int n, r;
 
+		if ((r = run_check_start(p, c, now, e)) < 0)
+			return r;
+		if (p->watch_status && p->start_by - now < left)
+			left = p->start_by - now;
 		if (left <= 0) {
 			err_set(e, "the tool ran past the job's wall-clock timeout (--job-timeout, %ld s)",
 				c->timeout_s);
@@ -253,6 +366,7 @@ static int run_wait(struct run_proc *p, const struct run_cmd *c, struct err *e)
 		run_poll_add(&pl, p->fd[1], 1);
 		run_poll_add(&pl, p->reaped ? -1 : p->pidfd, 2);
 		run_poll_add(&pl, c->cancel_fd, 3);
+		run_poll_add(&pl, p->watch_status ? p->status_fd : -1, 4);
 		n = poll(pl.fds, (nfds_t)pl.n, left > 1000000 ? 1000000 : (int)left);
 		if (n < 0 && errno != EINTR)
 			return err_errno(e, errno, "poll");
@@ -318,7 +432,8 @@ static int run_result_fill(const struct run_cmd *c, struct run_proc *p, struct r
 	};
 
 	if (p->status_fd >= 0) {
-		jail_status_read(p->status_fd, &js);
+		jail_status_read(p->status_fd, &p->js);
+		js = p->js;
 		if (!js.valid) {
 			log_error("job %s: the jail failed: %s", c->id ? c->id : "?", js.error);
 			return err_set(e, "%s: cannot run in the jail: %s", c->exe, js.error);
@@ -344,7 +459,8 @@ static int run_pidfd(pid_t pid)
 
 int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 {
-	struct run_proc p = {.pid = -1, .pidfd = -1, .fd = {-1, -1}, .status_fd = -1};
+	struct run_proc p = {.id = c->id ? c->id : "?", .pid = -1, .pidfd = -1, .fd = {-1, -1},
+			     .status_fd = -1};
 	int out[2] = {-1, -1}, errp[2] = {-1, -1};
 	int r = -1;
 
@@ -365,6 +481,9 @@ int run_tool(const struct run_cmd *c, struct run_result *ret, struct err *e)
 	p.dst[1] = &ret->err;
 	p.pidfd = run_pidfd(p.pid);
 	p.next_disk_ms = monotime_ms() + RUN_DISK_CHECK_MS;
+	jail_status_init(&p.js);
+	p.watch_status = p.status_fd >= 0 && c->start_ms > 0;
+	p.start_by = monotime_ms() + c->start_ms;
 	r = run_wait(&p, c, e);
 	run_reap(&p);
 	if (r == 0)

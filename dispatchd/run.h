@@ -28,6 +28,8 @@ struct run_cmd {
 	const char *dir;   /* working directory */
 	int merge_output;  /* one pipe for stdout and stderr, captured as out */
 	long timeout_s;	   /* the whole process group is killed after this */
+	long start_ms;	   /* > 0: killed too when an isolated tool has not
+			    * started (its exec) after this; 0: no limit */
 	int cancel_fd;	   /* when readable, kill the tool now; -1: none */
 	int nice;	   /* the tool's CPU priority (0: the daemon's own) */
 	int slice_ms;	   /* > 0: SCHED_BATCH, this time slice (jail.h) */
@@ -38,12 +40,17 @@ struct run_cmd {
 };
 
 /* Failures beside -1 (could not start the tool, I/O trouble). In each case
- * the process group was killed and reaped. */
+ * the process group was killed and reaped, or, when its processes have not
+ * died RUN_REAP_GRACE_MS after SIGKILL (stuck in the kernel), is left to a
+ * thread of its own that reaps them whenever they do. */
+#define RUN_REAP_GRACE_MS 2000
+
 enum run_error {
 	RUN_E_TIMEOUT = -2,   /* ran past timeout_s */
 	RUN_E_CANCELED = -3,  /* cancel_fd became readable */
 	RUN_E_TOO_LARGE = -4, /* stdout or stderr passed STREAM_MAX_BYTES */
 	RUN_E_DISK = -5,      /* the job directory grew past the disk limit */
+	RUN_E_START = -6,     /* the jail did not start the tool in start_ms */
 };
 
 struct run_result {
