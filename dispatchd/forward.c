@@ -315,7 +315,9 @@ static int forward_upload(struct peer *p, const struct forward_req *r, struct er
 			      .timeout_ms = r->timeout_ms,
 			      .connect_timeout_ms = FORWARD_CONNECT_TIMEOUT_MS,
 			      .max_reply = FORWARD_ERROR_BODY_MAX,
-			      .cancel_fd = r->cancel_fd};
+			      .cancel_fd = r->cancel_fd,
+			      .give_up = r->give_up,
+			      .give_up_arg = r->give_up_arg};
 	int rc = -1;
 
 	buf_init(&bin);
@@ -354,7 +356,9 @@ static int forward_post(struct peer *p, const struct forward_req *r, const char 
 			      .timeout_ms = r->timeout_ms,
 			      .connect_timeout_ms = FORWARD_CONNECT_TIMEOUT_MS,
 			      .max_reply = answer_max_bytes(r->nouts),
-			      .cancel_fd = r->cancel_fd};
+			      .cancel_fd = r->cancel_fd,
+			      .give_up = r->give_up,
+			      .give_up_arg = r->give_up_arg};
 
 	int rc;
 

@@ -40,6 +40,10 @@ struct forward_req {
 	size_t nouts;
 	long timeout_ms; /* one attempt, transfer and run */
 	int cancel_fd;	 /* when readable, give up (shutdown); -1: none */
+	/* As struct peer_call's: nonzero gives up the attempt (the host
+	 * went silent), FORWARD_E_UNREACHABLE. NULL: never. */
+	int (*give_up)(void *arg, struct err *e);
+	void *give_up_arg;
 };
 
 /* Failures beside -1 (this daemon's trouble: reading a file, ...). */

@@ -575,6 +575,25 @@ void hosts_refuse_toolchain(struct hosts *h, struct host *host, const char *tool
 	pthread_mutex_unlock(&h->mu);
 }
 
+int hosts_lost(struct hosts *h, const struct host *host, struct err *e)
+{
+	long limit = h->o.down_after_ms > HOSTS_GIVE_UP_MS ? h->o.down_after_ms : HOSTS_GIVE_UP_MS;
+	long silent;
+	int lost;
+
+	if (host->source == HOST_SELF)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	silent = monotime_ms() - host->last_seen_ms;
+	lost = host->dead || silent > limit;
+	if (lost && host->dead)
+		err_set(e, "the volunteer is unreachable");
+	else if (lost)
+		err_set(e, "the volunteer has not answered for %ld s", silent / 1000);
+	pthread_mutex_unlock(&h->mu);
+	return lost;
+}
+
 int host_is_self(const struct host *host)
 {
 	return host->source == HOST_SELF;

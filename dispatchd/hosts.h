@@ -119,6 +119,21 @@ void hosts_add_toolchain(struct hosts *h, struct host *host, const char *toolcha
  * affected. */
 void hosts_refuse_toolchain(struct hosts *h, struct host *host, const char *toolchain);
 
+/*
+ * How long a volunteer may be silent (no status poll or heartbeat
+ * answered) before the jobs this dispatcher has on it are given up, when
+ * --down-after is shorter: a machine suspended or frozen mid-job keeps
+ * its connections open and never answers. Longer than --down-after, since
+ * a job given up on a live host is work lost, where a host marked down a
+ * moment too early only misses new jobs.
+ */
+#define HOSTS_GIVE_UP_MS 10000L
+
+/* Whether the jobs on host are to be given up: a job could not reach it,
+ * or it has been silent for the longer of --down-after and
+ * HOSTS_GIVE_UP_MS (then e says so). Thread-safe. */
+int hosts_lost(struct hosts *h, const struct host *host, struct err *e);
+
 int host_is_self(const struct host *host);
 /* Borrowed for the table's life; NULL for self. */
 struct peer *host_peer(const struct host *host);

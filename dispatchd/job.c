@@ -768,11 +768,26 @@ static enum host_outcome job_host_outcome(int r)
 	}
 }
 
+/* The host an attempt went to, for its give_up(). */
+struct job_attempt {
+	struct hosts *hs;
+	const struct host *host;
+};
+
+/* An attempt's give_up(): the host went silent or unreachable meanwhile. */
+static int job_host_lost(void *arg, struct err *e)
+{
+	const struct job_attempt *at = arg;
+
+	return hosts_lost(at->hs, at->host, e);
+}
+
 /* One attempt on a volunteer; the host's slot is given back here. */
 static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		       const struct gocfg_paths *archives, double units, struct err *e)
 {
 	struct hosts *hs = j->d->hosts;
+	struct job_attempt at = {hs, host};
 	struct answer *a = NULL;
 	long t0 = monotime_ms();
 	int uploaded = 0, r;
@@ -781,7 +796,11 @@ static int job_forward(struct job *j, struct host *host, struct job_fwd *f,
 		hosts_done(hs, host, HOST_UNUSED, 0, 0);
 		return -1;
 	}
+	f->req.give_up = job_host_lost;
+	f->req.give_up_arg = &at;
 	r = forward_send(host_peer(host), f->fj, &uploaded, &a, e);
+	f->req.give_up = NULL; /* at is about to go */
+	f->req.give_up_arg = NULL;
 	if (uploaded)
 		hosts_add_toolchain(hs, host, j->m->toolchain);
 	if (r == FORWARD_E_REFUSED)

@@ -128,15 +128,24 @@ static size_t peer_on_body(char *data, size_t size, size_t n, void *arg)
 	return n * size;
 }
 
-/* Gives up a call when its cancel descriptor becomes readable (shutdown);
- * libcurl calls this at least once a second. */
+/* A call's way to give up, and why it did. */
+struct peer_stop {
+	const struct peer_call *c;
+	struct err why; /* set when give_up said so */
+};
+
+/* Gives up a call when its cancel descriptor becomes readable (shutdown)
+ * or its give_up() says so; libcurl calls this at least once a second. */
 static int peer_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 			    curl_off_t ulnow)
 {
-	struct pollfd p = {.fd = *(const int *)arg, .events = POLLIN};
+	struct peer_stop *s = arg;
+	struct pollfd p = {.fd = s->c->cancel_fd, .events = POLLIN};
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return poll(&p, 1, 0) > 0;
+	if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+		return 1;
+	return s->c->give_up && s->c->give_up(s->c->give_up_arg, &s->why) != 0;
 }
 
 static struct curl_slist *peer_headers(const struct peer_call *c)
@@ -163,7 +172,8 @@ static struct curl_slist *peer_headers(const struct peer_call *c)
 }
 
 static void peer_setup(CURL *h, const char *url, const struct peer_call *c,
-		       struct curl_slist *headers, struct peer_sink *sink, char *errbuf)
+		       struct curl_slist *headers, struct peer_sink *sink, struct peer_stop *stop,
+		       char *errbuf)
 {
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -177,9 +187,9 @@ static void peer_setup(CURL *h, const char *url, const struct peer_call *c,
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (peer_ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, peer_ca_file);
-	if (c->cancel_fd >= 0) {
+	if (c->cancel_fd >= 0 || c->give_up) {
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, peer_on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &c->cancel_fd);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	}
 	if (strcmp(c->method, "GET") == 0) {
@@ -196,6 +206,7 @@ static void peer_setup(CURL *h, const char *url, const struct peer_call *c,
 int peer_call(struct peer *p, const struct peer_call *c, struct peer_reply *ret, struct err *e)
 {
 	struct peer_sink sink = {.body = &ret->body, .max = c->max_reply};
+	struct peer_stop stop = {.c = c};
 	struct curl_slist *headers = peer_headers(c);
 	char errbuf[CURL_ERROR_SIZE] = "", *url = xasprintf("%s%s", p->url, c->path);
 	CURL *h = headers ? peer_take(p) : NULL;
@@ -208,13 +219,15 @@ int peer_call(struct peer *p, const struct peer_call *c, struct peer_reply *ret,
 		err_set(e, "%s: libcurl: cannot create a request", url);
 		goto out;
 	}
-	peer_setup(h, url, c, headers, &sink, errbuf);
+	peer_setup(h, url, c, headers, &sink, &stop, errbuf);
 	cr = curl_easy_perform(h);
 	if (curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK && up > 0)
 		ret->sent = (size_t)up;
 	if (sink.too_large) {
 		err_set(e, "%s: answer larger than %zu bytes", url, c->max_reply);
 		r = PEER_E_TOO_LARGE;
+	} else if (cr == CURLE_ABORTED_BY_CALLBACK && err_msg(&stop.why)[0]) {
+		err_set(e, "%s: gave up: %s", url, err_msg(&stop.why));
 	} else if (cr != CURLE_OK) {
 		err_set(e, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cr));
 	} else {

@@ -59,6 +59,10 @@ struct peer_call {
 	long connect_timeout_ms;
 	size_t max_reply;
 	int cancel_fd; /* when readable, give up the call; -1: none */
+	/* Asked about once a second while the call lasts: nonzero gives it
+	 * up, as "gave up: " and its error; NULL: never. */
+	int (*give_up)(void *arg, struct err *e);
+	void *give_up_arg;
 };
 
 /* Makes the call. 0 with ret->status and body filled whatever the status;

@@ -5,11 +5,12 @@
 # backs the bad volunteers off and retries their jobs on the good one.
 # Then the good volunteer is killed with SIGKILL and restarted on its port:
 # it is marked down, comes back up and runs jobs again. Then the
-# dispatcher restarts and still knows the build graph it learnt. Last,
+# dispatcher restarts and still knows the build graph it learnt. Then
 # answers that are no fault of the volunteer's: 403 toolchain_not_allowed
 # (the job goes elsewhere, the toolchain is not offered there again) and
 # 422 limit (the job goes back to the client); neither backs it off. And
-# a volunteer held back by --max-load gets no jobs.
+# a volunteer held back by --max-load gets no jobs. Last, a volunteer
+# frozen mid-build: its jobs are given up and run elsewhere.
 need_bins
 FAKE=$ROOT/t/tools/bin/fakevolunteer
 [[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
@@ -256,4 +257,41 @@ busy_answers=$(grep -c "POST /v1/job: 503 busy" "$T_DIR/owner.log" || true)
 (($(vol_field "$good3_url" jobs_completed) == $(status_field jobs_forwarded))) ||
 	fail "the other volunteer ran $(vol_field "$good3_url" jobs_completed) of $(status_field jobs_forwarded) jobs"
 kill -9 "$good3_pid" "$owner_pid" "${FAKE_PIDS[@]}" 2>/dev/null || true
+stop_daemon
+
+# A volunteer frozen mid-build (SIGSTOP, as a machine suspended with jobs
+# on it: its connections stay open and nothing answers). Once it has been
+# silent for 10 s (HOSTS_GIVE_UP_MS; it is marked down after --down-after,
+# 3 s), the dispatcher gives up the jobs it has there and runs them on the
+# other volunteer: the build ends seconds later, not at --job-timeout
+# (600 s). Thawed, the volunteer comes back up.
+start_volunteer good4
+good4_pid=$VOL_PID good4_url=$VOL_URL
+start_volunteer frozen
+frozen_pid=$VOL_PID frozen_url=$VOL_URL
+DAEMON_SLOTS=0 start_daemon --peer "$good4_url" --peer "$frozen_url"
+wait_state "$good4_url" up 5
+wait_state "$frozen_url" up 5
+# Frozen while it runs a job of the build.
+(
+	for ((i = 0; i < 1200; i++)); do
+		(($(vol_field "$frozen_url" running) > 0)) && break
+		sleep 0.02
+	done
+	kill -STOP "$frozen_pid"
+) &
+freezer=$!
+t0=$SECONDS
+must_go dist all-f build -a ./...
+took=$((SECONDS - t0))
+wait "$freezer"
+assert_same_cache all all-f
+given_up=$(grep -c "volunteer $frozen_url failed it: .*gave up: the volunteer has not answered for 1[0-9] s" "$DAEMON_LOG" || true)
+note "the build took $took s; $given_up job(s) given up on the frozen volunteer"
+((given_up >= 1)) ||
+	fail "no job was given up on the frozen volunteer: $(grep "$frozen_url" "$DAEMON_LOG" | tail -n 3)"
+((took < 300)) || fail "the build took $took s with a frozen volunteer"
+kill -CONT "$frozen_pid"
+wait_state "$frozen_url" up 10
+kill -9 "$good4_pid" "$frozen_pid" 2>/dev/null || true
 stop_daemon
