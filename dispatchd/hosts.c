@@ -677,6 +677,44 @@ static void hosts_poll(struct hosts *h, struct host *host)
 	buf_release(&rep.body);
 }
 
+/* One volunteer's poll in a round, in a thread of its own. */
+struct hosts_poller {
+	struct hosts *h;
+	struct host *host;
+	pthread_t thread;
+	int started;
+};
+
+static void *hosts_poller_main(void *arg)
+{
+	struct hosts_poller *p = arg;
+
+	hosts_poll(p->h, p->host);
+	return NULL;
+}
+
+/* Polls the volunteers among snap all at once, so that one that does not
+ * answer (each poll waits up to its timeout) delays no other's: in turn,
+ * two silent hosts made the round last past --down-after, and the hosts
+ * that did answer looked down too. */
+static void hosts_poll_all(struct hosts *h, struct host *const *snap, size_t n)
+{
+	struct hosts_poller *p = xcalloc(n ? n : 1, sizeof(*p));
+
+	for (size_t i = 0; i < n; i++) {
+		if (snap[i]->source == HOST_SELF)
+			continue;
+		p[i] = (struct hosts_poller){.h = h, .host = snap[i]};
+		p[i].started = pthread_create(&p[i].thread, NULL, hosts_poller_main, &p[i]) == 0;
+		if (!p[i].started)
+			hosts_poll(h, snap[i]); /* no thread: in turn */
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i].started)
+			pthread_join(p[i].thread, NULL);
+	free(p);
+}
+
 /* Logs each host whose state changed since the last round. */
 static void hosts_log_changes_locked(struct hosts *h)
 {
@@ -708,9 +746,7 @@ static void *hosts_monitor_main(void *arg)
 
 		memcpy(snap, h->hosts, n * sizeof(*snap));
 		pthread_mutex_unlock(&h->mu);
-		for (size_t i = 0; i < n; i++)
-			if (snap[i]->source != HOST_SELF)
-				hosts_poll(h, snap[i]);
+		hosts_poll_all(h, snap, n);
 		pthread_mutex_lock(&h->mu);
 		hosts_log_changes_locked(h);
 		if (!h->closed) {

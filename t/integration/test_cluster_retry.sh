@@ -9,8 +9,9 @@
 # answers that are no fault of the volunteer's: 403 toolchain_not_allowed
 # (the job goes elsewhere, the toolchain is not offered there again) and
 # 422 limit (the job goes back to the client); neither backs it off. And
-# a volunteer held back by --max-load gets no jobs. Last, a volunteer
-# frozen mid-build: its jobs are given up and run elsewhere.
+# a volunteer held back by --max-load gets no jobs. Last, volunteers
+# frozen (SIGSTOP): one mid-build, whose jobs are given up and run
+# elsewhere, and three beside one that answers, which stays up.
 need_bins
 FAKE=$ROOT/t/tools/bin/fakevolunteer
 [[ -x $FAKE ]] || fail "prerequisite: $FAKE is missing (run make check)"
@@ -294,4 +295,35 @@ note "the build took $took s; $given_up job(s) given up on the frozen volunteer"
 kill -CONT "$frozen_pid"
 wait_state "$frozen_url" up 10
 kill -9 "$good4_pid" "$frozen_pid" 2>/dev/null || true
+stop_daemon
+
+# Silent volunteers delay no other's status poll: with three of four
+# frozen, each poll of theirs waits out its 1 s timeout, which in turn
+# made a round last 4 s, past --down-after (3 s), and the one that
+# answers looked down for a second of every round. Polled all at once, it
+# stays up.
+start_volunteer awake
+awake_pid=$VOL_PID awake_url=$VOL_URL
+sleepers=() sleeper_urls=()
+for n in 1 2 3; do
+	start_volunteer "asleep$n"
+	sleepers+=("$VOL_PID")
+	sleeper_urls+=("$VOL_URL")
+done
+DAEMON_SLOTS=0 start_daemon --peer "$awake_url" --peer "${sleeper_urls[0]}" \
+	--peer "${sleeper_urls[1]}" --peer "${sleeper_urls[2]}"
+for u in "$awake_url" "${sleeper_urls[@]}"; do
+	wait_state "$u" up 5
+done
+kill -STOP "${sleepers[@]}"
+for u in "${sleeper_urls[@]}"; do
+	wait_state "$u" down 10
+done
+for ((i = 0; i < 80; i++)); do
+	st=$(host_field "$awake_url" state)
+	[[ $st == up ]] || fail "the volunteer that answers is '$st' while three others are frozen (sample $i of 80, 100 ms apart)"
+	sleep 0.1
+done
+note "the volunteer that answers stayed up for 8 s beside three frozen ones"
+kill -9 "$awake_pid" "${sleepers[@]}" 2>/dev/null || true
 stop_daemon
