@@ -270,6 +270,7 @@ start_volunteer good4
 good4_pid=$VOL_PID good4_url=$VOL_URL
 start_volunteer frozen
 frozen_pid=$VOL_PID frozen_url=$VOL_URL
+FAKE_PIDS+=("$good4_pid" "$frozen_pid") # killed on exit, stopped or not
 DAEMON_SLOTS=0 start_daemon --peer "$good4_url" --peer "$frozen_url"
 wait_state "$good4_url" up 5
 wait_state "$frozen_url" up 5
@@ -310,6 +311,7 @@ for n in 1 2 3; do
 	sleepers+=("$VOL_PID")
 	sleeper_urls+=("$VOL_URL")
 done
+FAKE_PIDS+=("$awake_pid" "${sleepers[@]}")
 DAEMON_SLOTS=0 start_daemon --peer "$awake_url" --peer "${sleeper_urls[0]}" \
 	--peer "${sleeper_urls[1]}" --peer "${sleeper_urls[2]}"
 for u in "$awake_url" "${sleeper_urls[@]}"; do
