@@ -280,6 +280,14 @@ static void run_poll_add(struct run_poll *pl, int fd, int slot)
 	pl->slot[pl->n++] = slot;
 }
 
+/* Takes one report of the jail's; once it says the tool started (or the
+ * pipe ends), the start is watched no longer. */
+static void run_take_status(struct run_proc *p)
+{
+	if (jail_status_next(p->status_fd, &p->js) == 0 || p->js.started)
+		p->watch_status = 0;
+}
+
 /* Handles the ready descriptors of one poll round. */
 static int run_dispatch(struct run_proc *p, const struct run_poll *pl, struct err *e)
 {
@@ -294,10 +302,8 @@ static int run_dispatch(struct run_proc *p, const struct run_poll *pl, struct er
 		}
 		if (pl->slot[i] == 2)
 			run_check_exit(p);
-		else if (pl->slot[i] == 4) {
-			if (jail_status_next(p->status_fd, &p->js) == 0 || p->js.started)
-				p->watch_status = 0;
-		}
+		else if (pl->slot[i] == 4)
+			run_take_status(p);
 		else if ((r = run_read(p, pl->slot[i], e)) < 0)
 			return r;
 	}

@@ -2,10 +2,9 @@
  * Tests for dispatchd/run.c with the job jail (dispatchd/jail.c): the
  * deadline for the jail to start an isolated tool. The tool is the gofmt
  * on PATH (Go's bin/), a static binary as the jail's empty root needs; it
- * reads its
- * input from a FIFO in the job's directory, so that it runs as long as the
- * test wants. Starts isolated jobs: needs root or unprivileged user
- * namespaces (CI runs as root).
+ * reads its input from a FIFO in the job's directory, so that it runs as
+ * long as the test wants. Starts isolated jobs: needs root or
+ * unprivileged user namespaces (CI runs as root).
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
