@@ -37,6 +37,14 @@ int localsock_peer_uid(int fd, uid_t *ret, struct err *e)
 	return 0;
 }
 
+pid_t localsock_peer_pid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ? -1 : cred.pid;
+}
+
 int localsock_set_timeout(int fd, long timeout_ms, struct err *e)
 {
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
@@ -60,14 +68,18 @@ int localsock_connect(const char *path, long timeout_ms, int *ret_fd, int *ret_a
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return err_errno(e, errno, "socket");
+	/* Before the connect, which waits on a full backlog (a frozen daemon's)
+	 * as long as SO_SNDTIMEO allows. */
+	if (localsock_set_timeout(fd, timeout_ms, e) < 0)
+		goto fail;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int saved = errno;
 
 		*ret_absent = saved == ENOENT || saved == ECONNREFUSED;
 		close(fd);
-		return err_errno(e, saved, "connect");
+		return err_errno(e, saved == EAGAIN ? ETIMEDOUT : saved, "connect");
 	}
-	if (localsock_peer_uid(fd, &uid, e) < 0 || localsock_set_timeout(fd, timeout_ms, e) < 0)
+	if (localsock_peer_uid(fd, &uid, e) < 0)
 		goto fail;
 	if (uid != geteuid()) {
 		err_set(e, "%s: the daemon runs as uid %ju, not as this user", path, (uintmax_t)uid);
@@ -149,4 +161,17 @@ int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e)
 	out->len += len;
 	out->data[out->len] = '\0';
 	return 0;
+}
+
+int localsock_call(const char *path, long timeout_ms, const char *req, size_t max, struct buf *out,
+		   int *ret_absent, struct err *e)
+{
+	int fd = -1, r;
+
+	if ((r = localsock_connect(path, timeout_ms, &fd, ret_absent, e)) == 0 &&
+	    (r = localsock_write_frame(fd, req, strlen(req), e)) == 0)
+		r = localsock_read_frame(fd, max, out, e);
+	if (fd >= 0)
+		close(fd);
+	return r < 0 ? -1 : 0;
 }

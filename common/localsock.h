@@ -30,6 +30,9 @@ int localsock_connect(const char *path, long timeout_ms, int *ret_fd, int *ret_a
 
 /* The peer's user id (SO_PEERCRED). */
 int localsock_peer_uid(int fd, uid_t *ret, struct err *e);
+/* The peer's process id (SO_PEERCRED: for a client, the process that made
+ * the listening socket), or -1. */
+pid_t localsock_peer_pid(int fd);
 
 /* Sets SO_RCVTIMEO and SO_SNDTIMEO (0: none). */
 int localsock_set_timeout(int fd, long timeout_ms, struct err *e);
@@ -47,5 +50,11 @@ int localsock_write_frame(int fd, const void *data, size_t len, struct err *e);
 /* Reads one frame into out (appending). LOCALSOCK_E_TOO_LARGE, before
  * allocating or reading the body, when it passes max bytes. */
 int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e);
+
+/* One question on a connection of its own: connects to path, writes req as
+ * a frame and reads the answer's frame (at most max bytes) into out, all
+ * within timeout_ms for each step. *ret_absent as for localsock_connect(). */
+int localsock_call(const char *path, long timeout_ms, const char *req, size_t max, struct buf *out,
+		   int *ret_absent, struct err *e);
 
 #endif

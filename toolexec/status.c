@@ -106,15 +106,10 @@ int status_show(enum status_mode m, const char *where, const char *text, size_t 
 static int status_fetch_local(const char *path, struct buf *text, int *ret_absent, struct err *e)
 {
 	char req[64];
-	int fd = -1, r;
 
 	snprintf(req, sizeof(req), "{\"protocol\":%d,\"request\":\"cluster\"}", PROTOCOL_VERSION);
-	if ((r = localsock_connect(path, STATUS_TIMEOUT_S * 1000L, &fd, ret_absent, e)) == 0 &&
-	    (r = localsock_write_frame(fd, req, strlen(req), e)) == 0)
-		r = localsock_read_frame(fd, CLUSTER_MAX_BYTES, text, e);
-	if (fd >= 0)
-		close(fd);
-	return r < 0 ? -1 : 0;
+	return localsock_call(path, STATUS_TIMEOUT_S * 1000L, req, CLUSTER_MAX_BYTES, text,
+			      ret_absent, e);
 }
 
 /* Hands the request to godistcc-http: "--status MODE URL [NOTE]", NOTE
