@@ -1,7 +1,13 @@
 #include "local.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -11,6 +17,7 @@
 #include "err.h"
 #include "job.h"
 #include "localsock.h"
+#include "monotime.h"
 #include "protocol.h"
 #include "settings.h"
 
@@ -127,20 +134,162 @@ out:
 	return r;
 }
 
+/* --- the watch on the dispatcher (local.h) --- */
+
+/* Whether the dispatcher at path answers a cluster request within
+ * LOCAL_PING_MS. Any answer will do, such as no_slots from a daemon at its
+ * --max-connections. */
+static int local_answers(const char *path)
+{
+	char req[64];
+	struct buf text;
+	struct err e = {0};
+	int absent, r;
+
+	snprintf(req, sizeof(req), "{\"protocol\":%d,\"request\":\"cluster\"}", PROTOCOL_VERSION);
+	buf_init(&text);
+	r = localsock_call(path, LOCAL_PING_MS, req, CLUSTER_MAX_BYTES, &text, &absent, &e);
+	buf_release(&text);
+	return r == 0;
+}
+
+static char *local_stuck_path(const char *path)
+{
+	return xasprintf("%s.stuck", path);
+}
+
+/* Writes <path>.stuck naming pid, which also makes it new. */
+static void local_mark_stuck(const char *path, pid_t pid)
+{
+	char *m = local_stuck_path(path), text[32];
+	int fd = open(m, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), n;
+
+	n = snprintf(text, sizeof(text), "%ld\n", (long)pid);
+	if (fd >= 0) {
+		if (write(fd, text, (size_t)n) != n)
+			unlink(m);
+		close(fd);
+	}
+	free(m);
+}
+
+static void local_unmark_stuck(const char *path)
+{
+	char *m = local_stuck_path(path);
+
+	unlink(m);
+	free(m);
+}
+
+enum local_mark {
+	LOCAL_MARK_NONE,  /* no mark for this dispatcher (one for another is removed) */
+	LOCAL_MARK_FRESH, /* marked less than LOCAL_STUCK_MS ago */
+	LOCAL_MARK_OLD,	  /* marked longer ago */
+};
+
+/* What <path>.stuck says of the dispatcher whose process is pid. */
+static enum local_mark local_stuck_mark(const char *path, pid_t pid)
+{
+	char *m = local_stuck_path(path), text[32];
+	enum local_mark r = LOCAL_MARK_NONE;
+	struct timespec now;
+	struct stat st;
+	int fd = open(m, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		free(m);
+		return r;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	if (n > 0 && fstat(fd, &st) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+		long age_ms = (long)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+			      (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+
+		text[n] = '\0';
+		if (pid <= 0 || strtol(text, NULL, 10) != pid)
+			unlink(m);
+		else
+			r = age_ms >= 0 && age_ms < LOCAL_STUCK_MS ? LOCAL_MARK_FRESH : LOCAL_MARK_OLD;
+	}
+	close(fd);
+	free(m);
+	return r;
+}
+
+/* Ends the wait on a dispatcher that does not answer. */
+static int local_stuck(const char *path, pid_t pid, struct err *e)
+{
+	local_mark_stuck(path, pid);
+	return err_set(e, "process %ld did not answer a status request within %ld s (stopped or "
+			  "stuck?); the next %ld s of jobs pass it over",
+		       (long)pid, LOCAL_PING_MS / 1000, LOCAL_STUCK_MS / 1000);
+}
+
+/* Before a job: 0 to send it, -1 when the dispatcher is passed over. */
+static int local_check_mark(const char *path, pid_t pid, struct err *e)
+{
+	switch (local_stuck_mark(path, pid)) {
+	case LOCAL_MARK_NONE:
+		return 0;
+	case LOCAL_MARK_FRESH:
+		return err_set(e, "passed over: process %ld did not answer a status request less "
+				  "than %ld s ago",
+			       (long)pid, LOCAL_STUCK_MS / 1000);
+	case LOCAL_MARK_OLD:
+		break;
+	}
+	/* This shim asks; the others pass the dispatcher over meanwhile. */
+	local_mark_stuck(path, pid);
+	if (!local_answers(path))
+		return local_stuck(path, pid, e);
+	local_unmark_stuck(path);
+	return 0;
+}
+
+/* Waits for the answer to begin, asking every LOCAL_WATCH_MS whether the
+ * dispatcher still answers at all; the whole wait is the job's timeout. */
+static int local_watch(const struct settings *s, int fd, const char *path, pid_t pid,
+		       struct err *e)
+{
+	long deadline = monotime_ms() + s->timeout_s * 1000L;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long left = deadline - monotime_ms();
+		int n;
+
+		if (left <= 0)
+			return err_errno(e, ETIMEDOUT, "local socket read");
+		n = poll(&p, 1, (int)(left < LOCAL_WATCH_MS ? left : LOCAL_WATCH_MS));
+		if (n < 0 && errno != EINTR)
+			return err_errno(e, errno, "poll");
+		if (n > 0)
+			return 0;
+		if (n == 0 && !local_answers(path))
+			return local_stuck(path, pid, e);
+	}
+}
+
 int local_submit(const struct settings *s, struct job *j, const char *path, struct answer **ret,
 		 int *ret_absent, struct err *e)
 {
 	struct err le = {0};
 	char *req = NULL;
 	int fd = -1, r = -1;
+	pid_t pid;
 
 	if (localsock_connect(path, s->timeout_s * 1000, &fd, ret_absent, &le) < 0)
+		goto out;
+	pid = localsock_peer_pid(fd);
+	if (local_check_mark(path, pid, &le) < 0)
 		goto out;
 	if (!(req = local_request(j))) {
 		r = job_local(j, "cannot encode the request: an argument or path is not UTF-8");
 		goto out;
 	}
-	if (localsock_write_frame(fd, req, strlen(req), &le) < 0)
+	if (localsock_write_frame(fd, req, strlen(req), &le) < 0 ||
+	    local_watch(s, fd, path, pid, &le) < 0)
 		goto out;
 	r = local_read_answer(fd, j, ret, &le);
 out:

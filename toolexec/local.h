@@ -8,6 +8,22 @@
  * the shim binary that takes this path links none of them.
  */
 
+/*
+ * The watch on the dispatcher. A job may wait in the dispatcher's queue for
+ * minutes, so silence on its connection proves nothing. Every
+ * LOCAL_WATCH_MS without the answer the shim asks the dispatcher for its
+ * cluster table on a connection of its own; a dispatcher that does not
+ * answer within LOCAL_PING_MS is stopped (^Z), frozen or deadlocked, and the
+ * job is infrastructure trouble (the shim runs it itself). The file
+ * <socket>.stuck, holding the dispatcher's process id, then tells the shims
+ * that follow to pass that dispatcher over for LOCAL_STUCK_MS; the first to
+ * come after that asks it again, and the others pass it over while it asks.
+ * A mark naming another process (a restarted daemon) is removed.
+ */
+#define LOCAL_WATCH_MS 5000L
+#define LOCAL_PING_MS 5000L
+#define LOCAL_STUCK_MS 30000L
+
 struct answer;
 struct err;
 struct job;

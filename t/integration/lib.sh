@@ -62,7 +62,9 @@ _on_exit() {
 	local rc=$?
 	trap - ERR
 	if [[ -n ${DAEMON_PID:-} ]]; then
+		# CONT: a test may have left it stopped.
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
+		kill -CONT "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
 	fi
 	return "$rc"

@@ -12,14 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "../../toolexec/job.c"
 #include "../../toolexec/local.c"
 
-/* The fake daemon: accepts one connection, keeps the request, sends reply
- * (header frame text, then raw payload bytes), closes. */
+/* The fake daemon: accepts fake_conns connections (default 1), serving
+ * each in a thread of its own as dispatchd does: keeps the request (all of
+ * them, one after another), sends reply (header frame text, then raw
+ * payload bytes), closes. */
 struct fake {
 	char dir[64], path[128];
 	int lfd;
@@ -27,22 +30,57 @@ struct fake {
 	const char *header;
 	const char *payload;
 	size_t payload_len;
+	pthread_mutex_t mu;
 	struct buf request;
+	int joined;
 };
+
+static int fake_conns = 1;
+
+struct fake_conn {
+	struct fake *f;
+	int fd;
+};
+
+static void *fake_serve_conn(void *arg)
+{
+	struct fake_conn *c = arg;
+	struct fake *f = c->f;
+	struct buf req;
+
+	buf_init(&req);
+	localsock_read_frame(c->fd, MANIFEST_MAX_BYTES, &req, NULL);
+	pthread_mutex_lock(&f->mu);
+	buf_add(&f->request, req.data, req.len);
+	pthread_mutex_unlock(&f->mu);
+	buf_release(&req);
+	if (f->header)
+		localsock_write_frame(c->fd, f->header, strlen(f->header), NULL);
+	if (f->payload_len)
+		localsock_write_full(c->fd, f->payload, f->payload_len, NULL);
+	close(c->fd);
+	return NULL;
+}
 
 static void *fake_serve(void *arg)
 {
 	struct fake *f = arg;
-	int fd = accept(f->lfd, NULL, NULL);
+	struct fake_conn c[4];
+	pthread_t t[4];
+	int n = 0;
 
-	if (fd < 0)
-		return NULL;
-	localsock_read_frame(fd, MANIFEST_MAX_BYTES, &f->request, NULL);
-	if (f->header)
-		localsock_write_frame(fd, f->header, strlen(f->header), NULL);
-	if (f->payload_len)
-		localsock_write_full(fd, f->payload, f->payload_len, NULL);
-	close(fd);
+	while (n < fake_conns && n < 4) {
+		c[n].f = f;
+		if ((c[n].fd = accept(f->lfd, NULL, NULL)) < 0)
+			break;
+		if (pthread_create(&t[n], NULL, fake_serve_conn, &c[n]) != 0) {
+			close(c[n].fd);
+			break;
+		}
+		n++;
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
 	return NULL;
 }
 
@@ -63,16 +101,27 @@ static void fake_start(struct fake *f, const char *header, const char *payload, 
 	f->payload = payload;
 	f->payload_len = len;
 	buf_init(&f->request);
+	pthread_mutex_init(&f->mu, NULL);
 	cr_assert_eq(pthread_create(&f->thread, NULL, fake_serve, f), 0);
+}
+
+/* Waits for the fake to have served its connections; f->request is then
+ * complete. */
+static void fake_join(struct fake *f)
+{
+	if (!f->joined)
+		pthread_join(f->thread, NULL);
+	f->joined = 1;
 }
 
 static void fake_stop(struct fake *f)
 {
-	pthread_join(f->thread, NULL);
+	fake_join(f);
 	close(f->lfd);
 	unlink(f->path);
 	rmdir(f->dir);
 	buf_release(&f->request);
+	pthread_mutex_destroy(&f->mu);
 }
 
 static char a0[] = "/go/pkg/tool/linux_amd64/compile", a1[] = "-o", a2[] = "/w/b001/_pkg_.a",
@@ -249,4 +298,92 @@ Test(shim_local, no_daemon_is_absent_not_trouble)
 		     0);
 	cr_assert_eq(absent, 1);
 	job_free(j);
+}
+
+/* <socket>.stuck names a process: fresh, then old, and a mark naming
+ * another process (a restarted daemon) is removed. */
+Test(shim_local, stuck_marks_name_a_process_and_age)
+{
+	struct fake f;
+	struct timespec old[2] = {{.tv_sec = time(NULL) - LOCAL_STUCK_MS / 1000 - 5},
+				  {.tv_sec = time(NULL) - LOCAL_STUCK_MS / 1000 - 5}};
+	char *m;
+
+	fake_start(&f, NULL, NULL, 0);
+	m = local_stuck_path(f.path);
+	cr_assert_eq(local_stuck_mark(f.path, 4242), LOCAL_MARK_NONE);
+	local_mark_stuck(f.path, 4242);
+	cr_assert_eq(local_stuck_mark(f.path, 4242), LOCAL_MARK_FRESH);
+	cr_assert_eq(utimensat(AT_FDCWD, m, old, 0), 0);
+	cr_assert_eq(local_stuck_mark(f.path, 4242), LOCAL_MARK_OLD);
+	cr_assert_eq(local_stuck_mark(f.path, 4243), LOCAL_MARK_NONE);
+	cr_assert_neq(access(m, F_OK), 0, "a mark naming another process was kept");
+	free(m);
+	shutdown(f.lfd, SHUT_RDWR); /* the fake's accept fails: nobody connected */
+	fake_stop(&f);
+}
+
+/* A daemon marked stuck a moment ago gets no job: the shim is told at once
+ * why, naming the process (the fake is this process). */
+Test(shim_local, fresh_stuck_mark_passes_the_daemon_over)
+{
+	struct fake f;
+	struct answer *a = NULL;
+	struct err e = {0};
+	char want[64];
+
+	fake_start(&f, OK_HEADER("[]", 0), NULL, 0);
+	local_mark_stuck(f.path, getpid());
+	job_free(last_job);
+	last_job = test_job();
+	{
+		struct settings s = {.timeout_s = 5};
+		int absent = 0;
+
+		cr_assert_lt(local_submit(&s, last_job, f.path, &a, &absent, &e), 0);
+	}
+	snprintf(want, sizeof(want), "passed over: process %ld", (long)getpid());
+	cr_assert_not_null(strstr(err_msg(&e), want), "%s", err_msg(&e));
+	fake_join(&f);
+	cr_assert_eq(f.request.len, 0, "the job was sent: %s", f.request.data);
+	local_unmark_stuck(f.path);
+	fake_stop(&f);
+}
+
+/* An old mark: the shim asks the daemon first (a cluster request), and
+ * when it answers, removes the mark and sends the job. */
+Test(shim_local, old_stuck_mark_asks_then_sends)
+{
+	static const char out[] = "OBJ";
+	struct fake f;
+	struct answer *a = NULL;
+	struct err e = {0};
+	struct timespec old[2] = {{.tv_sec = time(NULL) - LOCAL_STUCK_MS / 1000 - 5},
+				  {.tv_sec = time(NULL) - LOCAL_STUCK_MS / 1000 - 5}};
+	char *m;
+	int r;
+
+	fake_conns = 2; /* the question, then the job */
+	job_free(last_job);
+	last_job = test_job();
+	fake_start(&f, OK_HEADER("[{\"path\":\"/w/b001/_pkg_.a\",\"entry\":\"out/0\",\"size\":3}]", 0),
+		   out, 3);
+	m = local_stuck_path(f.path);
+	local_mark_stuck(f.path, getpid());
+	cr_assert_eq(utimensat(AT_FDCWD, m, old, 0), 0);
+	{
+		struct settings s = {.timeout_s = 5};
+		int absent = 0;
+
+		r = local_submit(&s, last_job, f.path, &a, &absent, &e);
+	}
+	fake_join(&f);
+	fake_conns = 1;
+	cr_assert_eq(r, 0, "%s", err_msg(&e));
+	cr_assert_not_null(strstr(f.request.data, "\"request\":\"cluster\""), "%s", f.request.data);
+	cr_assert_not_null(strstr(f.request.data, "\"tool\":\"compile\""), "%s", f.request.data);
+	cr_assert_neq(access(m, F_OK), 0, "the mark was kept although the daemon answered");
+	answer_free(a);
+	free(m);
+	fake_stop(&f);
 }
