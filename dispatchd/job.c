@@ -59,6 +59,7 @@ struct job {
 	int local;		 /* came through the local socket */
 	int forwarded;		 /* a dispatcher sent it: run here, never forward */
 	int ran;		 /* took a slot: counted in the stats */
+	int client_fd;		 /* a local job's connection, else -1 */
 };
 
 
@@ -561,6 +562,19 @@ static int job_cancelled(const struct dispatchd *d)
 	return d->cancel_fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
+/* Whether a local job's shim has closed its connection: it only reads once
+ * its request is sent, so a hang-up or end of file means it is gone. */
+static int job_client_gone(const struct job *j, struct err *e)
+{
+	struct pollfd p = {.fd = j->client_fd, .events = POLLRDHUP};
+
+	if (j->client_fd < 0 || poll(&p, 1, 0) <= 0 ||
+	    !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return 0;
+	err_set(e, "the shim went away while the job waited for a slot: not run");
+	return 1;
+}
+
 /* A local job's tool runs on the client's CPUs: it waits for one of the
  * user's local slots, shared with the shims' own local work, which goes
  * first: while a shim waits in line (localslots.h) the job does not take
@@ -582,6 +596,8 @@ static int job_take_local_slot(struct job *j, int *ret_fd, struct err *e)
 			err_set(e, "the daemon is shutting down");
 			return JOB_E_SHUTTING_DOWN;
 		}
+		if (job_client_gone(j, e))
+			return JOB_E_CLIENT_GONE;
 		usleep(pause);
 		pause = pause < 5000 ? 2 * pause : 5000;
 	}
@@ -600,7 +616,11 @@ static int job_run_slot(struct job *j, struct err *e)
 
 	if ((r = job_take_slot(j->d, e)) < 0)
 		return r;
-	if ((r = job_take_local_slot(j, &local_fd, e)) < 0) {
+	if ((r = job_take_local_slot(j, &local_fd, e)) == 0 && job_client_gone(j, e))
+		r = JOB_E_CLIENT_GONE;
+	if (r < 0) {
+		if (local_fd >= 0)
+			close(local_fd);
 		slots_release(j->d->slots);
 		return r;
 	}
@@ -885,6 +905,11 @@ static int job_dispatch(struct job *j, struct err *e)
 			}
 			break;
 		}
+		if (job_client_gone(j, e)) {
+			hosts_done(hs, host, HOST_UNUSED, 0, 0);
+			r = JOB_E_CLIENT_GONE;
+			break;
+		}
 		if (host_is_self(host)) {
 			t0 = monotime_ms();
 			r = job_run_slot(j, e);
@@ -940,7 +965,7 @@ static int job_place(struct job *j, struct err *e)
 int job_run(struct dispatchd *d, const char *body, size_t len, int forwarded, char **ret_data,
 	    size_t *ret_len, struct job_missing *ret_missing, struct err *e)
 {
-	struct job j = {.d = d, .forwarded = forwarded};
+	struct job j = {.d = d, .forwarded = forwarded, .client_fd = -1};
 	int r = JOB_E_BAD_REQUEST;
 
 	blobs_init(&j.blobs);
@@ -1005,6 +1030,8 @@ const char *job_error_code(int r)
 		return "toolchain_not_allowed";
 	case JOB_E_LIMIT:
 		return "limit";
+	case JOB_E_CLIENT_GONE:
+		return "client_gone";
 	default:
 		return "internal";
 	}
@@ -1114,14 +1141,15 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-int job_run_local(struct dispatchd *d, const char *text, size_t len, struct job_answer **ret,
-		  struct err *e)
+int job_run_local(struct dispatchd *d, const char *text, size_t len, int client_fd,
+		  struct job_answer **ret, struct err *e)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 	int r;
 
 	j->d = d;
 	j->local = 1;
+	j->client_fd = client_fd;
 	blobs_init(&j->blobs);
 	run_result_init(&j->run);
 	if ((r = job_check_local(j, text, len, e)) < 0)

@@ -34,6 +34,7 @@ enum job_error {
 	JOB_E_BUSY = -7,	  /* 503 busy: the client had better run it */
 	JOB_E_FORBIDDEN = -8,	  /* 403 toolchain_not_allowed (--toolchains) */
 	JOB_E_LIMIT = -9,	  /* 422 limit: the tool ran past --job-timeout or --job-cpu */
+	JOB_E_CLIENT_GONE = -10,  /* a local job's shim went away first: nobody to answer */
 };
 
 /* The error code of PROTOCOL for a job_error ("bad_request", ...). */
@@ -78,9 +79,13 @@ struct job_answer {
  * Runs the job that text (the request frame's JSON, borrowed) describes.
  * On success the caller owns *ret and frees it with job_answer_free(), once
  * written. On failure a job_error, and e says what went wrong in words.
+ * client_fd is the shim's connection (-1: none): a job whose shim has
+ * closed it by the time a slot comes free (the go command was interrupted,
+ * or the shim gave up and ran the tool itself) is not run but fails with
+ * JOB_E_CLIENT_GONE. Jobs already running are not stopped.
  */
-int job_run_local(struct dispatchd *d, const char *text, size_t len, struct job_answer **ret,
-		  struct err *e);
+int job_run_local(struct dispatchd *d, const char *text, size_t len, int client_fd,
+		  struct job_answer **ret, struct err *e);
 void job_answer_free(struct job_answer *a);
 
 #endif

@@ -118,7 +118,8 @@ static void local_log_failure(int r, const struct err *e)
 {
 	const char *code = job_error_code(r);
 
-	if (r == JOB_E_BAD_REQUEST || r == JOB_E_TOO_LARGE || r == JOB_E_LIMIT)
+	if (r == JOB_E_BAD_REQUEST || r == JOB_E_TOO_LARGE || r == JOB_E_LIMIT ||
+	    r == JOB_E_CLIENT_GONE)
 		log_info("local job: %s: %s", code, err_msg(e));
 	else
 		log_warn("local job: %s: %s", code, err_msg(e));
@@ -163,7 +164,7 @@ static void local_run(struct local *l, int fd, const struct buf *req)
 
 	if (local_cluster(l, fd, req))
 		return;
-	r = job_run_local(l->d, req->data, req->len, &a, &e);
+	r = job_run_local(l->d, req->data, req->len, fd, &a, &e);
 
 	if (r < 0) {
 		local_log_failure(r, &e);

@@ -5,8 +5,10 @@
 # trouble. The shim runs the job itself (one warning naming the process),
 # and <socket>.stuck makes the shims that follow pass the dispatcher over
 # for 30 s without waiting. With GODISTCC_FALLBACK=0 the build fails with
-# an error saying so. Once the mark is old and the dispatcher answers
-# again, jobs go back to it and the mark is removed.
+# an error saying so. Let go, the dispatcher drops the jobs it was sent
+# meanwhile, whose shims ran them themselves, instead of running them.
+# Once the mark is old and the dispatcher answers again, jobs go back to it
+# and the mark is removed.
 need_bins
 mod=$(copy_testmod)
 cd "$mod"
@@ -20,6 +22,7 @@ pid=$DAEMON_PID
 must_go dist warm build -o "$T_DIR/app.warm" ./cmd/app
 assert_same_file "$T_DIR/app.plain" "$T_DIR/app.warm"
 [[ ! -e $mark ]] || fail "a build against a dispatcher that answers left $mark"
+ran_before=$(status_field jobs_local)
 
 # Stopped: the build finishes locally, byte-identical. Should the watch not
 # work, the daemon is let go after 150 s, so that the build ends and the
@@ -61,6 +64,16 @@ grep -q "godistcc: error: .*dispatcher unix:$sock: passed over: process $pid" "$
 # Let go, with the mark made old: the next job asks, finds it answering,
 # removes the mark, and the build runs on the dispatcher again.
 kill -CONT "$pid"
+for ((i = 0; i < 100; i++)); do
+	dropped=$(grep -c 'the shim went away' "$DAEMON_LOG" || true)
+	((dropped == 0)) || break
+	sleep 0.1
+done
+sleep 2
+ran_after=$(status_field jobs_local)
+note "let go: $dropped jobs of shims gone dropped, jobs_local $ran_before -> $ran_after"
+((dropped > 0 && ran_after == ran_before)) ||
+	fail "let go, the dispatcher ran $((ran_after - ran_before)) jobs of shims that had left ($dropped dropped)"
 touch -d '-1 min' "$mark"
 before=$(status_field jobs_local)
 must_go dist back build -x -o "$T_DIR/app.back" ./cmd/app
