@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "protocol.h"
 #include "rundir.h"
 
 #include "banned.h"
@@ -163,14 +165,16 @@ int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e)
 	return 0;
 }
 
-int localsock_call(const char *path, long timeout_ms, const char *req, size_t max, struct buf *out,
-		   int *ret_absent, struct err *e)
+int localsock_ask_cluster(const char *path, long timeout_ms, struct buf *out, int *ret_absent,
+			  struct err *e)
 {
+	char req[64];
 	int fd = -1, r;
 
+	snprintf(req, sizeof(req), "{\"protocol\":%d,\"request\":\"cluster\"}", PROTOCOL_VERSION);
 	if ((r = localsock_connect(path, timeout_ms, &fd, ret_absent, e)) == 0 &&
 	    (r = localsock_write_frame(fd, req, strlen(req), e)) == 0)
-		r = localsock_read_frame(fd, max, out, e);
+		r = localsock_read_frame(fd, CLUSTER_MAX_BYTES, out, e);
 	if (fd >= 0)
 		close(fd);
 	return r < 0 ? -1 : 0;

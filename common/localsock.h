@@ -51,10 +51,11 @@ int localsock_write_frame(int fd, const void *data, size_t len, struct err *e);
  * allocating or reading the body, when it passes max bytes. */
 int localsock_read_frame(int fd, size_t max, struct buf *out, struct err *e);
 
-/* One question on a connection of its own: connects to path, writes req as
- * a frame and reads the answer's frame (at most max bytes) into out, all
- * within timeout_ms for each step. *ret_absent as for localsock_connect(). */
-int localsock_call(const char *path, long timeout_ms, const char *req, size_t max, struct buf *out,
-		   int *ret_absent, struct err *e);
+/* The cluster request (PROTOCOL, "Local socket") on a connection of its
+ * own: connects to path, sends it and reads the answer's frame (at most
+ * CLUSTER_MAX_BYTES) into out, each step within timeout_ms. *ret_absent as
+ * for localsock_connect(). */
+int localsock_ask_cluster(const char *path, long timeout_ms, struct buf *out, int *ret_absent,
+			  struct err *e);
 
 #endif

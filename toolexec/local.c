@@ -15,6 +15,7 @@
 #include "answer.h"
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "job.h"
 #include "localsock.h"
 #include "monotime.h"
@@ -141,14 +142,12 @@ out:
  * --max-connections. */
 static int local_answers(const char *path)
 {
-	char req[64];
 	struct buf text;
 	struct err e = {0};
 	int absent, r;
 
-	snprintf(req, sizeof(req), "{\"protocol\":%d,\"request\":\"cluster\"}", PROTOCOL_VERSION);
 	buf_init(&text);
-	r = localsock_call(path, LOCAL_PING_MS, req, CLUSTER_MAX_BYTES, &text, &absent, &e);
+	r = localsock_ask_cluster(path, LOCAL_PING_MS, &text, &absent, &e);
 	buf_release(&text);
 	return r == 0;
 }
@@ -162,14 +161,10 @@ static char *local_stuck_path(const char *path)
 static void local_mark_stuck(const char *path, pid_t pid)
 {
 	char *m = local_stuck_path(path), text[32];
-	int fd = open(m, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), n;
+	int n = snprintf(text, sizeof(text), "%ld\n", (long)pid);
 
-	n = snprintf(text, sizeof(text), "%ld\n", (long)pid);
-	if (fd >= 0) {
-		if (write(fd, text, (size_t)n) != n)
-			unlink(m);
-		close(fd);
-	}
+	if (fs_write_file(m, text, (size_t)n, 0600, NULL) < 0)
+		unlink(m);
 	free(m);
 }
 

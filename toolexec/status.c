@@ -12,7 +12,6 @@
 #include "cluster.h"
 #include "err.h"
 #include "localsock.h"
-#include "protocol.h"
 #include "settings.h"
 
 #include "banned.h"
@@ -101,17 +100,6 @@ int status_show(enum status_mode m, const char *where, const char *text, size_t 
 	return status_flush();
 }
 
-/* Asks the dispatchd at path (PROTOCOL, "Local socket": the cluster
- * request) into text. *ret_absent: nobody listens there. */
-static int status_fetch_local(const char *path, struct buf *text, int *ret_absent, struct err *e)
-{
-	char req[64];
-
-	snprintf(req, sizeof(req), "{\"protocol\":%d,\"request\":\"cluster\"}", PROTOCOL_VERSION);
-	return localsock_call(path, STATUS_TIMEOUT_S * 1000L, req, CLUSTER_MAX_BYTES, text,
-			      ret_absent, e);
-}
-
 /* Hands the request to godistcc-http: "--status MODE URL [NOTE]", NOTE
  * being added to its error message. Returns only on failure. */
 static int status_exec_http(enum status_mode m, const char *helper, const char *url,
@@ -142,7 +130,8 @@ static int status_run(enum status_mode m, const char *helper)
 	}
 	if (s.socket_path) {
 		where = xasprintf("unix:%s", s.socket_path);
-		if (status_fetch_local(s.socket_path, &text, &absent, &e) == 0) {
+		if (localsock_ask_cluster(s.socket_path, STATUS_TIMEOUT_S * 1000L, &text, &absent,
+					  &e) == 0) {
 			r = status_show(m, where, text.data, text.len);
 			goto out;
 		}
